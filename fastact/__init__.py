@@ -1,0 +1,110 @@
+"""fastact: neural-network activation functions compiled with Numba.
+
+Every registered activation is an attribute: ``fastact.gelu(x)``, ``fastact.gelu.grad(x)``,
+``fastact.gelu.backward(x, g)``. The registry is read lazily from the ``fastact.activations``
+entry points; importing fastact compiles nothing and does not import Numba.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .activation import TARGETS, Activation
+from .errors import (
+    CompileError,
+    DTypeError,
+    FastactError,
+    FastactWarning,
+    ParameterError,
+    PluginError,
+    ShapeMismatchError,
+    SpecError,
+    TargetUnavailableError,
+    UnknownActivationError,
+)
+from .registry import REGISTRY
+from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ABI_VERSION",
+    "TARGETS",
+    "Activation",
+    "ActivationSpec",
+    "CompileError",
+    "DTypeError",
+    "FastactError",
+    "FastactWarning",
+    "Param",
+    "ParameterError",
+    "PluginError",
+    "Properties",
+    "ShapeMismatchError",
+    "SpecError",
+    "TargetUnavailableError",
+    "UnknownActivationError",
+    "get",
+    "info",
+    "jitable",
+    "names",
+    "register",
+]
+
+_bound: dict[tuple[str, str], Activation] = {}
+
+
+def names() -> list[str]:
+    """Canonical names of every registered activation (builtins first)."""
+    return REGISTRY.names()
+
+
+def get(name: str, target: str = "cpu") -> Activation:
+    """The activation ``name`` (a name, an alias or ``dist:name``) bound to ``target``."""
+    entry = REGISTRY.entry(name)
+    key = (entry.qualified_name, target)
+    act = _bound.get(key)
+    if act is None or act.spec is not entry.spec:
+        act = _bound[key] = Activation(entry, target)
+    return act
+
+
+def info(name: str) -> dict[str, Any]:
+    """Everything the registry knows about an activation, as plain data (what `show` prints)."""
+    entry = REGISTRY.entry(name)
+    s = entry.spec
+    return {
+        "name": s.name,
+        "qualified_name": entry.qualified_name,
+        "kind": "elementwise",
+        "source": entry.source,
+        "version": entry.version,
+        "summary": s.summary,
+        "formula": s.formula,
+        "derivative": s.derivative_formula,
+        "params": [
+            {"name": p.name, "default": p.default, "bounds": p.interval(), "doc": p.doc} for p in s.params
+        ],
+        "properties": s.properties.as_dict(),
+        "aliases": list(s.aliases),
+        "max_ulp": dict(s.max_ulp),
+        "param_derivatives": sorted(s.param_derivatives),
+        "notes": s.notes,
+        "abi": s.abi,
+    }
+
+
+def register(spec: ActivationSpec, *, replace: bool = False) -> Activation:
+    """Register an activation at run time and return it bound to the CPU target."""
+    REGISTRY.register(spec, replace=replace)
+    return get(spec.name)
+
+
+def __getattr__(name: str) -> Activation:
+    if not name.startswith("_") and name in REGISTRY:
+        return get(name)
+    raise AttributeError(f"module 'fastact' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(REGISTRY.names()))

@@ -1,0 +1,230 @@
+"""``Activation``: a registered spec bound to a target, callable like a NumPy ufunc.
+
+``act(x, *params, out=None)`` evaluates the forward pass, ``act.grad`` the derivative and
+``act.backward(x, grad_out)`` the fused vector-Jacobian product ``grad_out * f'(x)``.
+Inputs follow NumPy: float32 and float64 are computed as they are; integers and bools in
+float64; float16 in float32 and returned as float16. Parameters broadcast like extra ufunc
+inputs and are cast to the input's float type, so a float32 input gives a float32 result.
+Objects that implement ``__array_ufunc__`` (Dask, xarray) go straight to the ufunc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavailableError
+from .registry import Entry
+from .spec import ActivationSpec
+
+TARGETS = ("cpu", "parallel", "cuda")
+
+
+class Activation:
+    """An activation bound to a target; see the module docstring for the call semantics."""
+
+    def __init__(self, entry: Entry, target: str = "cpu"):
+        if target not in TARGETS:
+            raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+        if target != "cpu":
+            raise TargetUnavailableError(
+                f"target {target!r} is not implemented in this version of fastact yet; use target='cpu'"
+            )
+        self._entry = entry
+        self.target = target
+
+    # -- description ---------------------------------------------------------------------
+
+    @property
+    def spec(self) -> ActivationSpec:
+        return self._entry.spec
+
+    @property
+    def name(self) -> str:
+        return self._entry.spec.name
+
+    @property
+    def qualified_name(self) -> str:
+        return self._entry.qualified_name
+
+    @property
+    def reference(self):
+        """The float64 NumPy reference implementation of the forward pass."""
+        return self.spec.reference
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        s = self.spec
+        params = ", ".join(f"{p.name}={p.default!r}" for p in s.params)
+        return f"{s.name}(x{', ' + params if params else ''}): {s.summary}\n\n{s.formula}"
+
+    def __repr__(self) -> str:
+        return f"<fastact.Activation {self.qualified_name} target={self.target}>"
+
+    def __reduce__(self):
+        from . import get
+
+        return (get, (self.qualified_name, self.target))
+
+    def ufunc(self, op: str = "forward"):
+        """The raw compiled NumPy ufunc for ``op`` (forward, grad or backward)."""
+        from .kernels import cpu
+
+        return cpu.ufunc(self.spec, op, label=self.qualified_name)
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def __call__(self, x: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any):
+        """f(x; params), elementwise."""
+        return self._apply("forward", x, None, params, kw, out, rng)
+
+    def grad(self, x: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any):
+        """f'(x; params), elementwise."""
+        return self._apply("grad", x, None, params, kw, out, rng)
+
+    def backward(
+        self, x: Any, grad_out: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any
+    ):
+        """grad_out * f'(x; params) in one pass: the vector-Jacobian product of training."""
+        return self._apply("backward", x, grad_out, params, kw, out, rng)
+
+    def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
+        """Resolve positional and keyword parameters against the spec, filling defaults."""
+        spec = self.spec
+        kw = dict(kw or {})
+        if len(params) > len(spec.params):
+            raise ParameterError(
+                f"{spec.name} takes {len(spec.params)} parameter(s) {spec.param_names}, "
+                f"got {len(params)} positional"
+            )
+        values = list(params)
+        for p in spec.params[len(params) :]:
+            values.append(kw.pop(p.name, p.default))
+        for name in kw:
+            if name in spec.param_names:
+                raise ParameterError(f"{spec.name}: parameter {name!r} given twice")
+        if kw:
+            valid = ", ".join(spec.param_names) or "none"
+            raise ParameterError(
+                f"{spec.name}: unknown parameter(s) {', '.join(map(repr, kw))}; valid: {valid}"
+            )
+        return tuple(values)
+
+    def _apply(self, op, x, g, params, kw, out, rng):
+        spec = self.spec
+        values = self.bind(params, kw)
+        kernel = self.ufunc(op)
+        if _is_duck_array(x) or _is_duck_array(g):
+            # Dask, xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
+            args = (x, *(() if g is None else (g,)), *values)
+            return kernel(*args) if out is None else kernel(*args, out=out)
+
+        arr, work_dtype, result_dtype = _coerce_input(x, spec.name)
+        checked = [_check_param(p, v, work_dtype, spec.name) for p, v in zip(spec.params, values)]
+        if spec.check_params is not None and all(np.ndim(v) == 0 for v in checked):
+            message = spec.check_params(*(float(v) for v in checked))
+            if message:
+                raise ParameterError(f"{spec.name}: {message}")
+        operands = [arr]
+        if g is not None:
+            garr, gdtype, _ = _coerce_input(g, spec.name, what="grad_out")
+            operands.append(garr)
+            work_dtype = np.promote_types(work_dtype, gdtype)
+            result_dtype = np.promote_types(
+                result_dtype, garr.dtype if garr.dtype != np.float16 else np.float16
+            )
+        if rng is not None:
+            if spec.randomize is None:
+                raise ParameterError(
+                    f"{spec.name} is deterministic; rng= applies only to stochastic activations"
+                )
+            shape = _broadcast_shape([*operands, *checked], spec.name)
+            checked = [
+                np.asarray(v, dtype=work_dtype)
+                for v in spec.randomize(np.random.default_rng(rng), shape, checked)
+            ]
+        shape = _broadcast_shape([*operands, *checked], spec.name)
+        if out is not None:
+            _check_out(out, shape, work_dtype, spec.name)
+        # Vector compares against NaN raise the FP 'invalid' flag although every kernel
+        # propagates NaN on purpose; NumPy's own maximum/exp stay silent there, so do we.
+        with np.errstate(invalid="ignore"):
+            if out is not None:
+                kernel(*operands, *checked, out=out)
+                return out
+            result = kernel(*operands, *checked)
+        if result_dtype != work_dtype:
+            result = result.astype(result_dtype)
+        return result
+
+
+def _is_duck_array(x: Any) -> bool:
+    if x is None or isinstance(x, (np.ndarray, np.generic)):
+        return False
+    return getattr(type(x), "__array_ufunc__", None) is not None
+
+
+def _coerce_input(x: Any, name: str, what: str = "input"):
+    """Return (array, dtype to compute in, dtype to return) following NumPy's ufunc rules."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise DTypeError(
+            f"{name}: cannot convert {what} of type {type(x).__name__} to an array: {exc}"
+        ) from None
+    kind = arr.dtype.kind
+    if kind == "f":
+        if arr.dtype == np.float16:
+            return arr.astype(np.float32), np.dtype(np.float32), np.dtype(np.float16)
+        if arr.dtype.itemsize > 8:
+            raise DTypeError(f"{name}: {what} dtype {arr.dtype} is not supported; cast to float64")
+        return arr, arr.dtype, arr.dtype
+    if kind in "biu":
+        arr = arr.astype(np.float64)
+        return arr, arr.dtype, arr.dtype
+    if kind == "c":
+        raise DTypeError(f"{name}: complex {what} is not supported (activations are real functions)")
+    raise DTypeError(f"{name}: {what} dtype {arr.dtype} is not numeric; expected float32 or float64")
+
+
+def _check_param(param, value, dtype, name):
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf":
+        raise ParameterError(f"{name}: parameter {param.name!r} must be real numbers, not {value!r}")
+    bounded = param.lower is not None or param.upper is not None
+    if bounded:
+        ok = np.ones(arr.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if param.lower is not None:
+                ok &= arr > param.lower if param.lower_open else arr >= param.lower
+            if param.upper is not None:
+                ok &= arr < param.upper if param.upper_open else arr <= param.upper
+        if not ok.all():
+            bad = arr[~ok].flat[0] if arr.ndim else arr
+            raise ParameterError(f"{name}: parameter {param.name!r} = {bad!r} is outside {param.interval()}")
+    if arr.ndim == 0:
+        return dtype.type(arr)
+    return arr.astype(dtype, copy=False)
+
+
+def _broadcast_shape(operands, name):
+    try:
+        return np.broadcast_shapes(*(np.shape(o) for o in operands))
+    except ValueError:
+        shapes = ", ".join(str(np.shape(o)) for o in operands)
+        raise ShapeMismatchError(f"{name}: operands do not broadcast together: {shapes}") from None
+
+
+def _check_out(out, shape, dtype, name):
+    if not isinstance(out, np.ndarray):
+        raise DTypeError(f"{name}: out= must be a NumPy array, not {type(out).__name__}")
+    if out.shape != shape:
+        raise ShapeMismatchError(f"{name}: out= has shape {out.shape} but the result has shape {shape}")
+    if not np.can_cast(dtype, out.dtype, casting="same_kind") or out.dtype.kind != "f":
+        raise DTypeError(f"{name}: out= has dtype {out.dtype}; the result is {dtype}")
+    if not out.flags.writeable:
+        raise ParameterError(f"{name}: out= is read-only")

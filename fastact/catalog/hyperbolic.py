@@ -1,0 +1,218 @@
+"""Activations built on tanh and on algebraic saturation: tanh, tanhshrink, softsign, squareplus.
+
+tanh' uses sech^2 = 4 e^-2|x| / (1 + e^-2|x|)^2 (no 1 - t^2 cancellation); tanhshrink uses its
+Taylor series for |x| < 0.5, where x - tanh(x) cancels; softsign returns its limits +-1 at
++-inf; squareplus goes through hypot and a cancellation-free form for x < 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..spec import ActivationSpec, Param, Properties, jitable
+from ._common import np_sech2, np_sigmoid, np_sigmoid_prime, reference, sech2, sigmoid, sigmoid_prime
+
+R = reference
+
+# x - tanh(x) = sum_k C[k] x^(2k+3): -tanh's Taylor coefficients from x^3 on (|x| < pi/2).
+_TANHSHRINK_C = (
+    0.3333333333333333, -0.13333333333333333, 0.05396825396825397, -0.021869488536155203,
+    0.008863235529902197, -0.003592128036572481, 0.0014558343870513183, -0.000590027440945586,
+    0.00023912911424355248, -9.691537956929451e-05, 3.927832388331683e-05,
+    -1.5918905069328964e-05, 6.451689215655431e-06, -2.6147711512907546e-06,
+    1.0597268320104654e-06, -4.294911078273806e-07, 1.7406618963571648e-07,
+    -7.054636946400968e-08,
+)  # fmt: skip
+
+
+@jitable
+def _tanhshrink_series(x):
+    z = x * x
+    acc = 0.0
+    for i in range(len(_TANHSHRINK_C) - 1, -1, -1):
+        acc = acc * z + _TANHSHRINK_C[i]
+    return acc * z * x
+
+
+def tanh(x):
+    return math.tanh(x)
+
+
+def tanh_d(x):
+    return sech2(x)
+
+
+def tanhshrink(x):
+    if abs(x) < 0.5:
+        return _tanhshrink_series(x)
+    return x - math.tanh(x)
+
+
+def tanhshrink_d(x):
+    t = math.tanh(x)
+    return t * t
+
+
+def parametric_tanh(x, a, b):
+    return math.tanh(a * x + b)
+
+
+def parametric_tanh_d(x, a, b):
+    return a * sech2(a * x + b)
+
+
+def parametric_tanh_da(x, a, b):
+    return x * sech2(a * x + b)
+
+
+def parametric_tanh_db(x, a, b):
+    return sech2(a * x + b)
+
+
+def sigmoid_tanh(x):
+    return sigmoid(x) + math.tanh(x)
+
+
+def sigmoid_tanh_d(x):
+    return sigmoid_prime(x) + sech2(x)
+
+
+def softsign(x):
+    ax = abs(x)
+    if ax == math.inf:
+        return math.copysign(1.0, x)
+    return x / (1.0 + ax)
+
+
+def softsign_d(x):
+    r = 1.0 / (1.0 + abs(x))
+    return r * r
+
+
+def squareplus(x, b):
+    h = math.hypot(x, math.sqrt(b))
+    if x >= 0.0:
+        return 0.5 * x + 0.5 * h  # not 0.5 * (x + h): that overflows near the largest float
+    return 0.5 * b / (h - x)
+
+
+def squareplus_d(x, b):
+    if x == math.inf:
+        return 1.0
+    h = math.hypot(x, math.sqrt(b))
+    if h == 0.0:
+        return 0.5
+    if x >= 0.0:
+        return 0.5 * (1.0 + x / h)
+    return 0.5 * b / (h * (h - x))
+
+
+# ---- references ------------------------------------------------------------------------
+
+
+def _np_tanhshrink(x):
+    z = x * x
+    acc = np.zeros_like(x)
+    for c in reversed(_TANHSHRINK_C):
+        acc = acc * z + c
+    return np.where(np.abs(x) < 0.5, acc * z * x, x - np.tanh(x))
+
+
+def _np_softsign(x):
+    return np.where(np.isinf(x), np.sign(x), x / (1.0 + np.abs(x)))
+
+
+def _np_squareplus(x, b):
+    h = np.hypot(x, np.sqrt(b))
+    return np.where(x >= 0, 0.5 * x + 0.5 * h, 0.5 * b / (h - x))
+
+
+def _np_squareplus_d(x, b):
+    h = np.hypot(x, np.sqrt(b))
+    d = np.where(x >= 0, 0.5 * (1.0 + x / h), 0.5 * b / (h * (h - x)))
+    return np.where(x == np.inf, 1.0, np.where(h == 0, 0.5, d))
+
+
+SPECS = [
+    ActivationSpec(
+        name="tanh",
+        summary="Hyperbolic tangent.",
+        formula="f(x) = tanh(x)",
+        derivative_formula="f'(x) = sech^2(x) = 1 - tanh^2(x)",
+        forward=tanh,
+        derivative=tanh_d,
+        reference=R(np.tanh),
+        reference_derivative=R(np_sech2),
+        properties=Properties("(-1, 1)", True, True, True, True),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="tanhshrink",
+        summary="x - tanh(x); Taylor series near 0 where the difference cancels.",
+        formula="f(x) = x - tanh(x)",
+        derivative_formula="f'(x) = tanh^2(x)",
+        forward=tanhshrink,
+        derivative=tanhshrink_d,
+        reference=R(_np_tanhshrink),
+        reference_derivative=R(lambda x: np.tanh(x) ** 2),
+        properties=Properties("(-inf, inf)", True, True, True, False),
+        aliases=("tanh_shrink",),
+        notes="float64: x - tanh(x) cancels for 0.5 <= |x| < 2 (series below 0.5), up to ~16 ULP.",
+        max_ulp={"float32": 1, "float64": 24},
+    ),
+    ActivationSpec(
+        name="parametric_tanh",
+        summary="tanh(a x + b) with learnable slope and offset.",
+        formula="f(x) = tanh(a * x + b)",
+        derivative_formula="f'(x) = a sech^2(a x + b);  df/da = x sech^2(.), df/db = sech^2(.)",
+        forward=parametric_tanh,
+        derivative=parametric_tanh_d,
+        param_derivatives={"a": parametric_tanh_da, "b": parametric_tanh_db},
+        reference=R(lambda x, a, b: np.tanh(a * x + b)),
+        reference_derivative=R(lambda x, a, b: a * np_sech2(a * x + b)),
+        params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
+        properties=Properties("(-1, 1)", True, True, True, True),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="sigmoid_tanh",
+        summary="sigmoid(x) + tanh(x).",
+        formula="f(x) = sigmoid(x) + tanh(x)",
+        derivative_formula="f'(x) = sigmoid(x) sigmoid(-x) + sech^2(x)",
+        forward=sigmoid_tanh,
+        derivative=sigmoid_tanh_d,
+        reference=R(lambda x: np_sigmoid(x) + np.tanh(x)),
+        reference_derivative=R(lambda x: np_sigmoid_prime(x) + np_sech2(x)),
+        properties=Properties("(-1, 2)", True, True, False, True),
+        near_zero_eps=2.0,
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="softsign",
+        summary="x / (1 + |x|); returns its limits +-1 at +-inf (PyTorch gives NaN).",
+        formula="f(x) = x / (1 + |x|)",
+        derivative_formula="f'(x) = 1 / (1 + |x|)^2",
+        forward=softsign,
+        derivative=softsign_d,
+        reference=R(_np_softsign),
+        reference_derivative=R(lambda x: (1.0 / (1.0 + np.abs(x))) ** 2),
+        properties=Properties("(-1, 1)", True, True, True, True),
+        aliases=("soft_sign",),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+    ActivationSpec(
+        name="squareplus",
+        summary="(x + sqrt(x^2 + b)) / 2 (Barron 2021), an algebraic softplus.",
+        formula="f(x) = (x + sqrt(x^2 + b)) / 2",
+        derivative_formula="f'(x) = (1 + x / sqrt(x^2 + b)) / 2",
+        forward=squareplus,
+        derivative=squareplus_d,
+        reference=R(_np_squareplus),
+        reference_derivative=R(_np_squareplus_d),
+        params=(Param("b", 4.0, "curvature near 0 (b >= 0; b = 0 is relu)", lower=0.0),),
+        properties=Properties("(0, inf)", True, True, False, False),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+]

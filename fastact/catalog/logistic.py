@@ -1,0 +1,402 @@
+"""Activations built on exp: sigmoid, softplus and their relatives, the ELU family, logit.
+
+Stable forms throughout (../shared/reference/numerics.md §2): two-branch sigmoid,
+sigma' = sigma(x) sigma(-x), softplus = max(x, 0) + log1p(e^-|x|), expm1 in the ELUs,
+Maechler's two-branch log1mexp. Products x * g(x) return the mathematical limit -0.0 at
+x = -inf instead of PyTorch's NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..spec import ActivationSpec, Param, Properties
+from ._common import (
+    np_sech2,
+    np_sigmoid,
+    np_sigmoid_prime,
+    np_softplus,
+    reference,
+    sech2,
+    sigmoid,
+    sigmoid_prime,
+    softplus,
+)
+
+R = reference
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+LN2 = 0.6931471805599453
+QUICK = 1.702
+
+
+def sigmoid_f(x):
+    return sigmoid(x)
+
+
+def sigmoid_d(x):
+    return sigmoid_prime(x)
+
+
+def log_sigmoid(x):
+    return (x if x < 0.0 else 0.0) - math.log1p(math.exp(-abs(x)))
+
+
+def log_sigmoid_d(x):
+    return sigmoid(-x)
+
+
+def parametric_sigmoid(x, a, b):
+    return sigmoid(a * x + b)
+
+
+def parametric_sigmoid_d(x, a, b):
+    return a * sigmoid_prime(a * x + b)
+
+
+def parametric_sigmoid_da(x, a, b):
+    return x * sigmoid_prime(a * x + b)
+
+
+def parametric_sigmoid_db(x, a, b):
+    return sigmoid_prime(a * x + b)
+
+
+def softplus_f(x, beta, threshold):
+    z = beta * x
+    if z > threshold:
+        return x
+    return softplus(z) / beta
+
+
+def softplus_d(x, beta, threshold):
+    z = beta * x
+    return 1.0 if z > threshold else sigmoid(z)
+
+
+def silu(x):
+    if x == -math.inf:
+        return -0.0
+    return x * sigmoid(x)
+
+
+def silu_d(x):
+    if x == -math.inf:
+        return -0.0
+    if x == math.inf:
+        return 1.0
+    return sigmoid(x) * (1.0 + x * sigmoid(-x))
+
+
+def quick_gelu(x):
+    if x == -math.inf:
+        return -0.0
+    return x * sigmoid(QUICK * x)
+
+
+def quick_gelu_d(x):
+    if x == -math.inf:
+        return -0.0
+    if x == math.inf:
+        return 1.0
+    z = QUICK * x
+    return sigmoid(z) + z * sigmoid_prime(z)
+
+
+def mish(x):
+    if x == -math.inf:
+        return -0.0
+    return x * math.tanh(softplus(x))
+
+
+def mish_d(x):
+    if x == -math.inf:
+        return -0.0
+    if x == math.inf:
+        return 1.0
+    sp = softplus(x)
+    return math.tanh(sp) + x * sigmoid(x) * sech2(sp)
+
+
+def elu(x, alpha):
+    return x if x > 0.0 else alpha * math.expm1(x)
+
+
+def elu_d(x, alpha):
+    return 1.0 if x > 0.0 else alpha * math.exp(x)
+
+
+def elu_dalpha(x, alpha):
+    return 0.0 if x > 0.0 else math.expm1(x)
+
+
+def selu(x):
+    return SELU_SCALE * x if x > 0.0 else (SELU_SCALE * SELU_ALPHA) * math.expm1(x)
+
+
+def selu_d(x):
+    return SELU_SCALE if x > 0.0 else (SELU_SCALE * SELU_ALPHA) * math.exp(x)
+
+
+def celu(x, alpha):
+    return x if x > 0.0 else alpha * math.expm1(x / alpha)
+
+
+def celu_d(x, alpha):
+    return 1.0 if x > 0.0 else math.exp(x / alpha)
+
+
+def exponential(x):
+    return math.exp(x)
+
+
+def logit(x, eps):
+    p = x + 0.0
+    if eps > 0.0:
+        p = eps if p < eps else (1.0 - eps if p > 1.0 - eps else p)
+    if p >= 0.25:
+        return math.log1p((2.0 * p - 1.0) / (1.0 - p))
+    return math.log(p) - math.log1p(-p)
+
+
+def logit_d(x, eps):
+    if eps > 0.0 and (x < eps or x > 1.0 - eps):
+        return 0.0
+    if x < 0.0 or x > 1.0:
+        return math.nan
+    return 1.0 / (x * (1.0 - x))
+
+
+def log1mexp(x):
+    if x < LN2:
+        return math.log(-math.expm1(-x))
+    return math.log1p(-math.exp(-x))
+
+
+def log1mexp_d(x):
+    if x < 0.0:
+        return math.nan
+    return 1.0 / math.expm1(x)
+
+
+# ---- references ------------------------------------------------------------------------
+
+
+def _minf(x, value, fallback):
+    """NumPy twin of the ``x == -inf -> value`` guards above."""
+    return np.where(x == -np.inf, value, fallback)
+
+
+def _np_logit(x, eps):
+    p = np.where(eps > 0, np.clip(x, eps, 1.0 - eps), x)
+    p = np.where(np.isnan(x), x, p)
+    return np.where(p >= 0.25, np.log1p((2.0 * p - 1.0) / (1.0 - p)), np.log(p) - np.log1p(-p))
+
+
+def _np_logit_d(x, eps):
+    inside = np.where((x < 0) | (x > 1), np.nan, 1.0 / (x * (1.0 - x)))
+    return np.where((eps > 0) & ((x < eps) | (x > 1.0 - eps)), 0.0, inside)
+
+
+def _np_log1mexp(x):
+    return np.where(x < LN2, np.log(-np.expm1(-x)), np.log1p(-np.exp(-x)))
+
+
+def _np_mish_d(x):
+    sp = np_softplus(x)
+    d = np.tanh(sp) + x * np_sigmoid(x) * np_sech2(sp)
+    return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
+
+
+def _np_quick_d(x):
+    z = QUICK * x
+    d = np_sigmoid(z) + z * np_sigmoid_prime(z)
+    return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
+
+
+def _np_silu_d(x):
+    d = np_sigmoid(x) * (1.0 + x * np_sigmoid(-x))
+    return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
+
+
+_SMOOTH_SAT = Properties("(0, 1)", True, True, False, True)
+
+SPECS = [
+    ActivationSpec(
+        name="sigmoid",
+        summary="The logistic function; two-branch form keeps subnormal outputs and never overflows.",
+        formula="f(x) = 1 / (1 + e^-x)",
+        derivative_formula="f'(x) = sigmoid(x) * sigmoid(-x)",
+        forward=sigmoid_f,
+        derivative=sigmoid_d,
+        reference=R(np_sigmoid),
+        reference_derivative=R(np_sigmoid_prime),
+        properties=_SMOOTH_SAT,
+        aliases=("logistic", "expit"),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="log_sigmoid",
+        summary="log(sigmoid(x)) = -softplus(-x), finite for every finite input.",
+        formula="f(x) = min(x, 0) - log1p(e^-|x|)",
+        derivative_formula="f'(x) = sigmoid(-x)",
+        forward=log_sigmoid,
+        derivative=log_sigmoid_d,
+        reference=R(lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))),
+        reference_derivative=R(lambda x: np_sigmoid(-x)),
+        properties=Properties("(-inf, 0)", True, True, False, True),
+        aliases=("logsigmoid", "log_expit"),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="parametric_sigmoid",
+        summary="sigmoid(a x + b) with learnable slope and offset.",
+        formula="f(x) = sigmoid(a * x + b)",
+        derivative_formula="f'(x) = a sigmoid'(a x + b);  df/da = x sigmoid'(.), df/db = sigmoid'(.)",
+        forward=parametric_sigmoid,
+        derivative=parametric_sigmoid_d,
+        param_derivatives={"a": parametric_sigmoid_da, "b": parametric_sigmoid_db},
+        reference=R(lambda x, a, b: np_sigmoid(a * x + b)),
+        reference_derivative=R(lambda x, a, b: a * np_sigmoid_prime(a * x + b)),
+        params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
+        properties=Properties("(0, 1)", True, True, False, True),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="softplus",
+        summary=(
+            "Smooth ReLU (1/beta) log(1 + e^(beta x)); reverts to x where beta*x > threshold "
+            "(PyTorch semantics; threshold=inf gives the exact function)."
+        ),
+        formula="f(x) = x if beta*x > threshold else (max(beta x, 0) + log1p(e^-|beta x|)) / beta",
+        derivative_formula="f'(x) = 1 if beta*x > threshold else sigmoid(beta x)",
+        forward=softplus_f,
+        derivative=softplus_d,
+        reference=R(lambda x, b, t: np.where(b * x > t, x, np_softplus(b * x) / b)),
+        reference_derivative=R(lambda x, b, t: np.where(b * x > t, 1.0, np_sigmoid(b * x))),
+        params=(
+            Param("beta", 1.0, "sharpness (beta > 0; beta=0 is rejected)", lower=0.0, lower_open=True),
+            Param("threshold", 20.0, "linear above beta*x > threshold (PyTorch default 20)"),
+        ),
+        properties=Properties("(0, inf)", True, True, False, False),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="silu",
+        summary="Sigmoid-weighted linear unit x sigmoid(x), a.k.a. swish (beta = 1).",
+        formula="f(x) = x * sigmoid(x)",
+        derivative_formula="f'(x) = sigmoid(x) (1 + x sigmoid(-x))",
+        forward=silu,
+        derivative=silu_d,
+        reference=R(lambda x: _minf(x, -0.0, x * np_sigmoid(x))),
+        reference_derivative=R(_np_silu_d),
+        properties=Properties("[-0.27846, inf)", False, True, False, False),
+        aliases=("swish",),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="quick_gelu",
+        summary="x sigmoid(1.702 x): the fast GELU approximation of CLIP / Hugging Face.",
+        formula="f(x) = x * sigmoid(1.702 x)",
+        derivative_formula="f'(x) = sigmoid(z) + z sigmoid'(z),  z = 1.702 x",
+        forward=quick_gelu,
+        derivative=quick_gelu_d,
+        reference=R(lambda x: _minf(x, -0.0, x * np_sigmoid(QUICK * x))),
+        reference_derivative=R(_np_quick_d),
+        properties=Properties("[-0.16361, inf)", False, True, False, False),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="mish",
+        summary="x tanh(softplus(x)) (Misra 2019); finite for every finite input.",
+        formula="f(x) = x * tanh(softplus(x))",
+        derivative_formula="f'(x) = tanh(sp) + x sigmoid(x) sech^2(sp),  sp = softplus(x)",
+        forward=mish,
+        derivative=mish_d,
+        reference=R(lambda x: _minf(x, -0.0, x * np.tanh(np_softplus(x)))),
+        reference_derivative=R(_np_mish_d),
+        properties=Properties("[-0.30884, inf)", False, True, False, False),
+        max_ulp={"float32": 1, "float64": 8},
+    ),
+    ActivationSpec(
+        name="elu",
+        summary="Exponential linear unit; expm1 keeps relative accuracy for tiny negative x.",
+        formula="f(x) = x if x > 0 else alpha * expm1(x)",
+        derivative_formula="f'(x) = 1 if x > 0 else alpha e^x  (alpha at 0, like PyTorch)",
+        forward=elu,
+        derivative=elu_d,
+        param_derivatives={"alpha": elu_dalpha},
+        reference=R(lambda x, a: np.where(x > 0, x, a * np.expm1(x))),
+        reference_derivative=R(lambda x, a: np.where(x > 0, 1.0, a * np.exp(x))),
+        params=(Param("alpha", 1.0, "value approached as x -> -inf is -alpha"),),
+        properties=Properties("(-alpha, inf)", True, False, True, False),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+    ActivationSpec(
+        name="selu",
+        summary="Scaled ELU with the self-normalising constants of Klambauer et al. 2017.",
+        formula="f(x) = scale * (x if x > 0 else alpha * expm1(x)), alpha=1.67326..., scale=1.05070...",
+        derivative_formula="f'(x) = scale if x > 0 else scale * alpha * e^x",
+        forward=selu,
+        derivative=selu_d,
+        reference=R(lambda x: np.where(x > 0, SELU_SCALE * x, SELU_SCALE * SELU_ALPHA * np.expm1(x))),
+        reference_derivative=R(lambda x: np.where(x > 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(x))),
+        properties=Properties("(-1.7581, inf)", True, False, True, False),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+    ActivationSpec(
+        name="celu",
+        summary="Continuously differentiable ELU (Barron 2017).",
+        formula="f(x) = x if x > 0 else alpha * expm1(x / alpha)",
+        derivative_formula="f'(x) = 1 if x > 0 else e^(x / alpha)",
+        forward=celu,
+        derivative=celu_d,
+        reference=R(lambda x, a: np.where(x > 0, x, a * np.expm1(x / a))),
+        reference_derivative=R(lambda x, a: np.where(x > 0, 1.0, np.exp(x / a))),
+        params=(Param("alpha", 1.0, "scale (alpha > 0)", lower=0.0, lower_open=True),),
+        properties=Properties("(-alpha, inf)", True, True, True, False),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+    ActivationSpec(
+        name="exponential",
+        summary="e^x (Keras 'exponential').",
+        formula="f(x) = e^x",
+        derivative_formula="f'(x) = e^x",
+        forward=exponential,
+        derivative=exponential,
+        reference=R(np.exp),
+        reference_derivative=R(np.exp),
+        properties=Properties("(0, inf)", True, True, False, False),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+    ActivationSpec(
+        name="logit",
+        summary=(
+            "Inverse sigmoid log(p / (1 - p)); eps > 0 clamps p to [eps, 1 - eps] like "
+            "torch.logit(eps), eps = 0 (default) does not clamp (torch's eps=None)."
+        ),
+        formula="f(p) = log(p / (1 - p))",
+        derivative_formula="f'(p) = 1 / (p (1 - p)); 0 outside [eps, 1 - eps] when eps > 0",
+        forward=logit,
+        derivative=logit_d,
+        reference=R(_np_logit),
+        reference_derivative=R(_np_logit_d),
+        params=(Param("eps", 0.0, "clamp margin; 0 = no clamp", lower=0.0, upper=0.5, upper_open=True),),
+        properties=Properties("(-inf, inf) on [0, 1]", True, True, True, False),
+        max_ulp={"float32": 1, "float64": 2},
+    ),
+    ActivationSpec(
+        name="log1mexp",
+        summary="log(1 - e^-x) for x >= 0 (JAX), Maechler's accurate two-branch form.",
+        formula="f(x) = log(-expm1(-x)) if x < log 2 else log1p(-e^-x)",
+        derivative_formula="f'(x) = 1 / expm1(x)",
+        forward=log1mexp,
+        derivative=log1mexp_d,
+        reference=R(_np_log1mexp),
+        reference_derivative=R(lambda x: np.where(x < 0, np.nan, 1.0 / np.expm1(x))),
+        properties=Properties("(-inf, 0] on [0, inf)", True, True, False, True),
+        max_ulp={"float32": 1, "float64": 4},
+    ),
+]

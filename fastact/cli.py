@@ -1,0 +1,316 @@
+"""The ``fastact`` command line: list, show, eval, plugins (and bench).
+
+Every error is one line on stderr: exit code 2 for a usage mistake (unknown name, bad value,
+bad option), 1 for a run that failed. ``--json`` output goes to stdout alone; non-finite
+numbers are written as the strings "nan", "inf" and "-inf" so the JSON stays strict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from . import __version__, get, info
+from .errors import (
+    DTypeError,
+    FastactError,
+    FastactWarning,
+    ParameterError,
+    ShapeMismatchError,
+    SpecError,
+    UnknownActivationError,
+)
+from .registry import REGISTRY
+
+USAGE_ERRORS = (UnknownActivationError, ParameterError, DTypeError, ShapeMismatchError, SpecError)
+
+
+class CLIError(click.ClickException):
+    """A one-line error with an explicit exit code (2 = usage, 1 = failed run)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class OneLineGroup(click.Group):
+    """A click group whose errors (its own usage errors included) print as one line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except FastactError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
+        except BrokenPipeError:
+            sys.exit(1)
+        sys.exit(0)
+
+
+def jsonable(value: Any) -> Any:
+    """Floats as JSON numbers, non-finite floats as strings, recursively."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(jsonable(data), indent=2))
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Plain aligned columns, the last one unpadded."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths)] + [str(row[-1])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def report_failures() -> None:
+    n = len(REGISTRY.failures)
+    if n:
+        click.echo(
+            f"warning: {n} plugin entr{'y' if n == 1 else 'ies'} failed to load; `fastact plugins` shows why",
+            err=True,
+        )
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fastact")
+@click.option("--no-plugins", is_flag=True, help="Load builtin activations only (like FASTACT_PLUGINS=0).")
+def main(no_plugins: bool) -> None:
+    """Fast activation functions compiled with Numba: list, inspect, evaluate, benchmark."""
+    warnings.simplefilter("ignore", FastactWarning)  # the CLI reports failures itself
+    if no_plugins:
+        REGISTRY.reload(plugins=False)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--no-plugins", is_flag=True, help="Builtin activations only.")
+def list_(as_json: bool, no_plugins: bool) -> None:
+    """List every registered activation with its parameters, output range and source."""
+    if no_plugins:
+        REGISTRY.reload(plugins=False)
+    entries = REGISTRY.entries()
+    aliases: dict[str, list[str]] = {}
+    for alias, target in REGISTRY.aliases().items():
+        aliases.setdefault(target, []).append(alias)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "name": e.spec.name,
+                    "qualified_name": e.qualified_name,
+                    "kind": "elementwise",
+                    "params": {p.name: p.default for p in e.spec.params},
+                    "output_range": e.spec.properties.output_range,
+                    "source": e.source,
+                    "aliases": aliases.get(e.spec.name, []),
+                }
+                for e in entries
+            ]
+        )
+    else:
+        rows = [
+            [
+                e.spec.name,
+                ", ".join(f"{p.name}={p.default:g}" for p in e.spec.params) or "-",
+                e.spec.properties.output_range,
+                e.source,
+                ", ".join(aliases.get(e.spec.name, [])),
+            ]
+            for e in entries
+        ]
+        click.echo(table(rows, ["name", "parameters", "output range", "source", "aliases"]))
+        click.echo(f"\n{len(entries)} activations", err=True)
+    report_failures()
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(name: str, as_json: bool) -> None:
+    """Show one activation: formula, derivative, parameters, properties, accuracy, source."""
+    data = info(name)
+    if as_json:
+        echo_json(data)
+        return
+    props = data["properties"]
+    yes = {True: "yes", False: "no"}
+    lines = [
+        f"{data['name']}  ({data['qualified_name']})",
+        f"  {data['summary']}",
+        f"  formula      {data['formula']}",
+        f"  derivative   {data['derivative']}",
+    ]
+    if data["params"]:
+        for i, p in enumerate(data["params"]):
+            label = "parameters" if i == 0 else ""
+            lines.append(
+                f"  {label:<12} {p['name']} = {p['default']:g} in {p['bounds']}  {p['doc']}".rstrip()
+            )
+    else:
+        lines.append("  parameters   none")
+    lines.append(
+        f"  properties   range {props['output_range']}; monotonic {yes[props['monotonic']]}; "
+        f"smooth {yes[props['smooth']]}; zero-centred {yes[props['zero_centered']]}; "
+        f"saturating {yes[props['saturating']]}; sparse {yes[props['sparse']]}"
+    )
+    if data["max_ulp"]:
+        bounds = ", ".join(f"{v:g} ULP ({k})" for k, v in data["max_ulp"].items())
+        lines.append(f"  accuracy     max error {bounds}")
+    if data["aliases"]:
+        lines.append(f"  aliases      {', '.join(data['aliases'])}")
+    if data["param_derivatives"]:
+        lines.append(f"  learnable    d/d {', '.join(data['param_derivatives'])}")
+    lines.append(f"  source       {data['source']} {data['version']}".rstrip())
+    click.echo("\n".join(lines))
+
+
+def _parse_values(values: tuple[str, ...], input_file: str | None):
+    import numpy as np
+
+    if input_file:
+        try:
+            arr = np.load(input_file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"cannot read {input_file}: {exc}", 2) from None
+        return np.asarray(arr)
+    if not values:
+        stdin = click.get_text_stream("stdin")
+        if stdin is not None and not stdin.isatty():
+            values = tuple(stdin.read().replace(",", " ").split())
+    if not values:
+        raise CLIError("no values: give VALUES, --input FILE.npy, or pipe numbers on stdin", 2)
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except ValueError:
+            raise CLIError(f"{v!r} is not a number", 2) from None
+    return np.array(out)
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--param takes NAME=VALUE, not {item!r}", 2)
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise CLIError(f"--param {key.strip()}: {value!r} is not a number", 2) from None
+    return params
+
+
+@main.command("eval", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("values", nargs=-1)
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Set a parameter.")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True)
+@click.option("--grad", is_flag=True, help="Also print the derivative.")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False), help="Read values from a .npy file.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def eval_(name, values, params, dtype, grad, input_file, as_json) -> None:
+    """Evaluate NAME at VALUES (arguments, a .npy file or numbers on stdin)."""
+    import numpy as np
+
+    for v in values:  # ignore_unknown_options lets "-1e4" through; a real typo must not pass
+        if v.startswith("--"):
+            raise CLIError(f"no such option: {v}", 2)
+    act = get(name)
+    kw = _parse_params(params)
+    x = _parse_values(values, input_file).astype(dtype)
+    y = act(x, **kw)
+    d = act.grad(x, **kw) if grad else None
+    bound = dict(zip(act.spec.param_names, act.bind((), kw)))
+    if as_json:
+        data = {
+            "name": act.name,
+            "dtype": dtype,
+            "params": bound,
+            "x": x.ravel().tolist(),
+            "y": np.ravel(y).tolist(),
+        }
+        if d is not None:
+            data["grad"] = np.ravel(d).tolist()
+        echo_json(data)
+        return
+    fmt = (lambda v: repr(float(v))) if dtype == "float64" else (lambda v: str(np.float32(v)))
+    header = ["x", f"{act.name}(x)"] + ([f"{act.name}'(x)"] if grad else [])
+    cols = [x.ravel(), np.ravel(y)] + ([np.ravel(d)] if grad else [])
+    rows = [[fmt(c[i]) for c in cols] for i in range(x.size)]
+    click.echo(table(rows, header))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """Installed distributions that provide activations, and plugins that failed to load."""
+    by_source: dict[str, list[str]] = {}
+    for e in REGISTRY.all_entries():
+        by_source.setdefault(e.source, []).append(e.spec.name)
+    dists = [
+        {"name": d, "version": v, "activations": by_source.get(d, [])}
+        for d, v in REGISTRY.distributions.items()
+    ]
+    if "runtime" in by_source:
+        dists.append({"name": "runtime", "version": "", "activations": by_source["runtime"]})
+    failures = [
+        {"source": f.source, "entry_point": f.entry_point, "error": f.error} for f in REGISTRY.failures
+    ]
+    conflicts = [str(c) for c in REGISTRY.conflicts]
+    if as_json:
+        echo_json(
+            {
+                "plugins_enabled": REGISTRY.plugins,
+                "distributions": dists,
+                "failures": failures,
+                "conflicts": conflicts,
+            }
+        )
+        return
+    for d in dists:
+        names = d["activations"]
+        click.echo(
+            f"{d['name']} {d['version']}".rstrip() + f": {len(names)} activation(s): {', '.join(names)}"
+        )
+    for f in REGISTRY.failures:
+        click.echo(f"FAILED {f}")
+    for c in conflicts:
+        click.echo(f"conflict: {c}")
+    if not REGISTRY.plugins:
+        click.echo("(plugins disabled: builtins only)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

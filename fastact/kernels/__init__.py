@@ -1,0 +1,1 @@
+"""Kernel generation per target. Only :mod:`fastact.kernels.cpu` exists so far."""

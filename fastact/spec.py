@@ -1,0 +1,234 @@
+"""The activation record: ``ActivationSpec`` and ``Param`` (the plugin ABI).
+
+An activation is described once, as scalar Python functions written in the subset Numba
+compiles, plus metadata; every kernel is generated from that description. Changing the
+fields or their meaning changes ``ABI_VERSION``; the registry refuses other versions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError
+
+#: Version of the record layout. Bumped when a field is added, removed or changes meaning.
+ABI_VERSION = 1
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PENDING_JITABLE: list[Callable] = []
+_JIT_READY = False
+
+
+def jitable(fn: Callable) -> Callable:
+    """Mark a scalar helper so compiled activations may call it.
+
+    The function stays a plain Python function (callable from Python, importable without
+    Numba); it is registered with Numba's ``register_jitable`` only when the first kernel is
+    compiled, so ``import fastact`` never imports Numba.
+    """
+    if _JIT_READY:
+        from numba.extending import register_jitable
+
+        register_jitable(fn)
+    else:
+        _PENDING_JITABLE.append(fn)
+    return fn
+
+
+def _activate_jitables() -> None:
+    """Register every helper marked with :func:`jitable` with Numba (called by kernels)."""
+    global _JIT_READY
+    from numba.extending import register_jitable
+
+    _JIT_READY = True
+    while _PENDING_JITABLE:
+        register_jitable(_PENDING_JITABLE.pop())
+
+
+@dataclass(frozen=True)
+class Param:
+    """A scalar parameter of an activation, passed to kernels as an extra ufunc input.
+
+    ``lower``/``upper`` bound the accepted values (inclusive unless ``*_open`` is set);
+    ``None`` means unbounded on that side.
+    """
+
+    name: str
+    default: float
+    doc: str = ""
+    lower: float | None = None
+    upper: float | None = None
+    lower_open: bool = False
+    upper_open: bool = False
+
+    def interval(self) -> str:
+        """The accepted values in interval notation, e.g. ``(0, inf)``."""
+        lo = "-inf" if self.lower is None else f"{self.lower:g}"
+        hi = "inf" if self.upper is None else f"{self.upper:g}"
+        left = "(" if self.lower is None or self.lower_open else "["
+        right = ")" if self.upper is None or self.upper_open else "]"
+        return f"{left}{lo}, {hi}{right}"
+
+    def accepts(self, value: float) -> bool:
+        """Whether a single value lies inside the bounds (NaN never does when bounded)."""
+        if self.lower is not None:
+            if not (value > self.lower if self.lower_open else value >= self.lower):
+                return False
+        if self.upper is not None:
+            if not (value < self.upper if self.upper_open else value <= self.upper):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Properties:
+    """The facts a person uses to choose an activation.
+
+    ``output_range`` is a readable interval that may name parameters (``"(-alpha, inf)"``).
+    """
+
+    output_range: str
+    monotonic: bool
+    smooth: bool
+    zero_centered: bool
+    saturating: bool
+    sparse: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "output_range": self.output_range,
+            "monotonic": self.monotonic,
+            "smooth": self.smooth,
+            "zero_centered": self.zero_centered,
+            "saturating": self.saturating,
+            "sparse": self.sparse,
+        }
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """One elementwise activation: scalar forward/derivative, parameters, reference, facts.
+
+    ``forward(x, *params)`` and ``derivative(x, *params)`` are scalar functions in the Numba
+    subset (helpers they call must be marked :func:`jitable`). ``reference(x, *params)`` is a
+    plain NumPy float64 implementation: the oracle for tests and ``verify``;
+    ``reference_derivative`` is the same for the derivative (finite differences of
+    ``reference`` are used where it is missing).
+    ``param_derivatives`` maps a parameter name to d f / d param (scalar, same subset).
+    ``max_ulp`` states the maximum error of the forward pass, in units in the last place, per
+    dtype name; ``near_zero_eps`` adds an absolute slack of that many machine epsilons where
+    the function crosses zero inside its domain (a mixed bound: ULPs mean nothing at a zero).
+    Derivatives are held to twice ``max_ulp`` plus 4 epsilons absolute, for the same reason.
+    ``check_params`` returns an error message for an invalid combination of scalar
+    parameters (e.g. ``min_val >= max_val``), or ``None``.
+    ``randomize(rng, shape, params)`` returns per-element parameters for stochastic
+    activations (rrelu in training mode) when the caller passes ``rng=``.
+    """
+
+    name: str
+    summary: str
+    formula: str
+    forward: Callable
+    derivative: Callable | None
+    reference: Callable
+    properties: Properties
+    reference_derivative: Callable | None = None
+    params: tuple[Param, ...] = ()
+    derivative_formula: str = ""
+    param_derivatives: Mapping[str, Callable] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    max_ulp: Mapping[str, float] = field(default_factory=dict)
+    near_zero_eps: float = 0.0
+    notes: str = ""
+    check_params: Callable[..., str | None] | None = None
+    randomize: Callable | None = None
+    abi: int = ABI_VERSION
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def defaults(self) -> tuple[float, ...]:
+        return tuple(p.default for p in self.params)
+
+    def validate(self, source: str = "runtime", *, require_derivative: bool = False) -> None:
+        """Raise :class:`SpecError` naming the activation and its source if anything is off."""
+
+        def fail(msg: str) -> None:
+            raise SpecError(f"activation {self.name!r} from {source}: {msg}")
+
+        if self.abi != ABI_VERSION:
+            fail(f"declares ABI version {self.abi!r}; this fastact reads version {ABI_VERSION}")
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise SpecError(
+                f"activation name {self.name!r} from {source} is not lower_snake_case "
+                "(letters, digits and '_', starting with a letter)"
+            )
+        for alias in self.aliases:
+            if not isinstance(alias, str) or not _NAME_RE.match(alias):
+                fail(f"alias {alias!r} is not lower_snake_case")
+        if not callable(self.forward):
+            fail("forward is missing or not callable")
+        if self.derivative is None and require_derivative:
+            fail("derivative is required")
+        if self.derivative is not None and not callable(self.derivative):
+            fail("derivative is not callable")
+        if not callable(self.reference):
+            fail("reference (a NumPy implementation) is missing or not callable")
+        if self.reference_derivative is not None and not callable(self.reference_derivative):
+            fail("reference_derivative is not callable")
+        if not isinstance(self.properties, Properties):
+            fail("properties must be a fastact Properties record")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            fail(f"duplicate parameter names {names}")
+        for p in self.params:
+            if not isinstance(p, Param):
+                fail(f"parameter {p!r} is not a Param")
+            if not _NAME_RE.match(p.name) or p.name in ("x", "out", "rng", "g"):
+                fail(f"parameter name {p.name!r} is invalid or reserved")
+            if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
+                fail(f"parameter {p.name!r} default {p.default!r} is not a number")
+            if not p.accepts(p.default):
+                fail(f"parameter {p.name!r} default {p.default!r} is outside {p.interval()}")
+        for fn_name in ("forward", "derivative"):
+            fn = getattr(self, fn_name)
+            if fn is None:
+                continue
+            arity = _arity(fn)
+            if arity is not None and arity != 1 + len(self.params):
+                fail(
+                    f"{fn_name} takes {arity} arguments; expected x plus "
+                    f"{len(self.params)} parameter(s) {tuple(names)}"
+                )
+        unknown = set(self.param_derivatives) - set(names)
+        if unknown:
+            fail(f"param_derivatives name unknown parameters {sorted(unknown)}")
+        if not (self.near_zero_eps >= 0 and math.isfinite(self.near_zero_eps)):
+            fail(f"near_zero_eps {self.near_zero_eps!r} is not a finite non-negative number")
+        for dtype, bound in self.max_ulp.items():
+            if dtype not in ("float32", "float64") or not (bound >= 0 and math.isfinite(bound)):
+                fail(f"max_ulp entry {dtype!r}: {bound!r} is not a finite bound for float32/float64")
+        if self.check_params is not None:
+            msg = self.check_params(*self.defaults)
+            if msg:
+                fail(f"default parameters are inconsistent: {msg}")
+
+
+def _arity(fn: Callable) -> int | None:
+    """Number of positional parameters of a plain function, or None when unknowable."""
+    target = getattr(fn, "py_func", fn)  # a numba dispatcher wraps the Python function
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in sig.parameters.values()):
+        return None
+    return sum(1 for p in sig.parameters.values() if p.kind in kinds)
