@@ -204,7 +204,7 @@ def _check_param(param, value, dtype, name):
             if param.upper is not None:
                 ok &= arr < param.upper if param.upper_open else arr <= param.upper
         if not ok.all():
-            bad = arr[~ok].flat[0] if arr.ndim else arr
+            bad = (arr[~ok].flat[0] if arr.ndim else arr).item()
             raise ParameterError(f"{name}: parameter {param.name!r} = {bad!r} is outside {param.interval()}")
     if arr.ndim == 0:
         return dtype.type(arr)

@@ -148,7 +148,7 @@ class Registry:
 
     def _add(self, spec: ActivationSpec, dist: str, label: str, version: str = "") -> None:
         try:
-            spec.validate(source=f"{dist} ({label})", require_derivative=dist == BUILTIN_DIST)
+            spec.validate(source=None, require_derivative=dist == BUILTIN_DIST)
         except SpecError as exc:
             self._fail(dist, label, str(exc))
             return

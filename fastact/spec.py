@@ -157,17 +157,18 @@ class ActivationSpec:
     def defaults(self) -> tuple[float, ...]:
         return tuple(p.default for p in self.params)
 
-    def validate(self, source: str = "runtime", *, require_derivative: bool = False) -> None:
-        """Raise :class:`SpecError` naming the activation and its source if anything is off."""
+    def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
+        """Raise :class:`SpecError` naming the activation (and its source) if anything is off."""
+        origin = f" from {source}" if source else ""
 
         def fail(msg: str) -> None:
-            raise SpecError(f"activation {self.name!r} from {source}: {msg}")
+            raise SpecError(f"activation {self.name!r}{origin}: {msg}")
 
         if self.abi != ABI_VERSION:
             fail(f"declares ABI version {self.abi!r}; this fastact reads version {ABI_VERSION}")
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
             raise SpecError(
-                f"activation name {self.name!r} from {source} is not lower_snake_case "
+                f"activation name {self.name!r}{origin} is not lower_snake_case "
                 "(letters, digits and '_', starting with a letter)"
             )
         for alias in self.aliases:
