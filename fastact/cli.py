@@ -26,6 +26,7 @@ from .errors import (
     UnknownActivationError,
 )
 from .registry import REGISTRY
+from .textfmt import table
 
 USAGE_ERRORS = (UnknownActivationError, ParameterError, DTypeError, ShapeMismatchError, SpecError)
 
@@ -81,16 +82,6 @@ def jsonable(value: Any) -> Any:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(jsonable(data), indent=2))
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    """Plain aligned columns, the last one unpadded."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths)] + [str(row[-1])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
 
 
 def report_failures() -> None:
@@ -310,6 +301,105 @@ def plugins(as_json: bool) -> None:
         click.echo(f"conflict: {c}")
     if not REGISTRY.plugins:
         click.echo("(plugins disabled: builtins only)")
+
+
+class SizeType(click.ParamType):
+    """A positive element count: 1e7, 10000000 or 10_000_000."""
+
+    name = "N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(str(value).replace("_", ""))
+        except ValueError:
+            self.fail(f"{value!r} is not a number of elements", param, ctx)
+        if not (number >= 1 and number == int(number) and number < 2**62):
+            self.fail(f"{value!r} is not a positive whole number of elements", param, ctx)
+        return int(number)
+
+
+def _baseline_list(ctx, param, value: str) -> list[str]:
+    from .bench import BASELINES
+
+    if value.strip().lower() in ("", "none"):
+        return []
+    names = [v.strip().lower() for v in value.split(",") if v.strip()]
+    for name in names:
+        if name not in BASELINES:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINES)} (or 'none')")
+    return names
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--target", type=click.Choice(["cpu", "parallel", "cuda"]), default="cpu", show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option(
+    "--size", "sizes", type=SizeType(), multiple=True, help="Elements per array; repeatable.  [default: 1e7]"
+)
+@click.option(
+    "--op", type=click.Choice(["forward", "grad", "backward", "all"]), default="forward", show_default=True
+)
+@click.option(
+    "--baseline", "baselines", default="numpy,torch,numexpr", show_default=True, callback=_baseline_list,
+    help="Comma-separated baselines to time beside fastact, or 'none'.",
+)  # fmt: skip
+@click.option("--repeat", type=click.IntRange(1, 1000), default=5, show_default=True, help="Timed rounds.")
+@click.option(
+    "--compile", "show_compile", is_flag=True, help="Show the first-use compile (or cache-load) time."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), help="Also write the JSON results here."
+)
+@click.option(
+    "--compare", nargs=2, type=click.Path(exists=True, dir_okay=False), metavar="OLD.json NEW.json",
+    help="Compare two saved runs instead of measuring.",
+)  # fmt: skip
+def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_json, output, compare):
+    """Time activations beside a memory copy of the same array and NumPy/PyTorch/numexpr.
+
+    With no NAMES every registered activation is measured, forward, float32, 1e7 elements.
+    """
+    from . import bench as bench_mod
+
+    if compare:
+        try:
+            old, new = (bench_mod.load(p) for p in compare)
+        except (OSError, ValueError) as exc:
+            raise CLIError(str(exc), 2) from None
+        rows, text = bench_mod.compare(old, new)
+        if as_json:
+            echo_json(rows)
+        else:
+            click.echo(text)
+        return
+    activations = [get(n, target=target) for n in (names or REGISTRY.names())]
+    ops = list(bench_mod.OPS) if op == "all" else [op]
+    sizes = list(sizes) or [10_000_000]
+    tasks = len(activations) * len(ops) * len(sizes)
+    with click.progressbar(
+        length=tasks, label="fastact bench", file=sys.stderr, show_pos=True,
+        hidden=as_json or not sys.stderr.isatty(),
+        item_show_func=lambda item: item,
+    ) as bar:  # fmt: skip
+
+        def progress(label: str) -> None:
+            bar.update(1, label)
+
+        doc = bench_mod.run(
+            activations, dtype=dtype, sizes=sizes, ops=ops, baselines=baselines, repeat=repeat,
+            target=target, progress=progress,
+        )  # fmt: skip
+    if output:
+        with open(output, "w") as f:
+            json.dump(jsonable(doc), f, indent=2)
+    if as_json:
+        echo_json(doc)
+    else:
+        click.echo(bench_mod.render(doc, show_compile=show_compile))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,425 @@
+"""Baselines for ``fastact bench`` and asv: what a careful user writes without fastact.
+
+NumPy baselines are the straightforward float32 expression of each builtin, written with
+``out=`` and a preallocated scratch array (in the style of NumPy's own benchmarks); the
+spec's ``reference`` is the float64 oracle, not a baseline. PyTorch (``torch.nn.functional``
+and the fused ``aten`` backward ops) and numexpr are used when installed. An activation with
+no baseline expression gets none: the benchmark reports it missing rather than inventing one.
+
+Each factory returns ``fn(x, g, out, tmp)`` for an op, or ``None`` when there is no baseline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+Baseline = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], object]
+
+SQRT1_2 = 1.0 / math.sqrt(2.0)
+K0, K1 = math.sqrt(2.0 / math.pi), 0.044715
+SELU_A, SELU_L = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _sigmoid_into(x, out):
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    return out
+
+
+def _elu(alpha, scale=1.0, inner=1.0):
+    def fn(x, g, out, tmp):
+        np.minimum(x, 0, out=tmp)
+        if inner != 1.0:
+            tmp /= inner
+        np.expm1(tmp, out=tmp)
+        tmp *= alpha * scale
+        np.multiply(x, scale, out=out)
+        np.copyto(out, tmp, where=x <= 0)
+
+    return fn
+
+
+def _leaky(slope):
+    def fn(x, g, out, tmp):
+        np.multiply(x, slope, out=tmp)
+        np.maximum(x, tmp, out=out)
+
+    return fn
+
+
+def _sigmoid(x, g, out, tmp):
+    _sigmoid_into(x, out)
+
+
+def _silu(x, g, out, tmp):
+    np.negative(x, out=tmp)
+    np.exp(tmp, out=tmp)
+    tmp += 1
+    np.divide(x, tmp, out=out)
+
+
+def _quick_gelu(x, g, out, tmp):
+    np.multiply(x, -1.702, out=tmp)
+    np.exp(tmp, out=tmp)
+    tmp += 1
+    np.divide(x, tmp, out=out)
+
+
+def _gelu(x, g, out, tmp):
+    try:
+        from scipy.special import erfc
+    except ImportError:  # NumPy has no erf: no honest NumPy-only expression
+        raise NotImplementedError("gelu needs scipy.special.erfc") from None
+    np.multiply(x, -SQRT1_2, out=tmp)
+    erfc(tmp, out=tmp)
+    tmp *= x
+    np.multiply(tmp, 0.5, out=out)
+
+
+def _gelu_tanh(x, g, out, tmp):
+    np.multiply(x, x, out=tmp)
+    tmp *= x
+    tmp *= K1
+    tmp += x
+    tmp *= K0
+    np.tanh(tmp, out=tmp)
+    tmp += 1
+    tmp *= x
+    np.multiply(tmp, 0.5, out=out)
+
+
+def _mish(x, g, out, tmp):
+    np.exp(x, out=tmp)
+    np.log1p(tmp, out=tmp)
+    np.tanh(tmp, out=tmp)
+    np.multiply(x, tmp, out=out)
+
+
+def _hard_sigmoid_into(x, out):
+    np.multiply(x, 1.0 / 6.0, out=out)
+    out += 0.5
+    np.clip(out, 0, 1, out=out)
+    return out
+
+
+def _hard_swish(x, g, out, tmp):
+    _hard_sigmoid_into(x, tmp)
+    np.multiply(x, tmp, out=out)
+
+
+def _softshrink(x, g, out, tmp):
+    np.abs(x, out=tmp)
+    tmp -= 0.5
+    np.maximum(tmp, 0, out=tmp)
+    np.copysign(tmp, x, out=out)
+
+
+def _threshold(x, g, out, tmp):
+    np.copyto(out, x)
+    np.copyto(out, 0, where=x <= 0)
+
+
+def _squareplus(x, g, out, tmp):
+    np.multiply(x, x, out=tmp)
+    tmp += 4
+    np.sqrt(tmp, out=tmp)
+    tmp += x
+    np.multiply(tmp, 0.5, out=out)
+
+
+def _sparse_plus(x, g, out, tmp):
+    np.clip(x, -1, 1, out=tmp)
+    tmp += 1
+    np.multiply(tmp, tmp, out=tmp)
+    np.multiply(tmp, 0.25, out=out)
+    np.copyto(out, x, where=x >= 1)
+
+
+def _sparse_sigmoid(x, g, out, tmp):
+    np.add(x, 1, out=out)
+    np.clip(out, 0, 2, out=out)
+    out *= 0.5
+
+
+def _relu_squared(x, g, out, tmp):
+    np.maximum(x, 0, out=out)
+    np.multiply(out, out, out=out)
+
+
+def _logit(x, g, out, tmp):
+    np.subtract(1, x, out=tmp)
+    np.divide(x, tmp, out=tmp)
+    np.log(tmp, out=out)
+
+
+def _log1mexp(x, g, out, tmp):
+    np.negative(x, out=tmp)
+    np.expm1(tmp, out=tmp)
+    np.negative(tmp, out=tmp)
+    np.log(tmp, out=out)
+
+
+def _log_sigmoid(x, g, out, tmp):
+    np.negative(x, out=tmp)
+    np.logaddexp(tmp, 0, out=out)
+    np.negative(out, out=out)
+
+
+def _softsign(x, g, out, tmp):
+    np.abs(x, out=tmp)
+    tmp += 1
+    np.divide(x, tmp, out=out)
+
+
+def _tanhshrink(x, g, out, tmp):
+    np.tanh(x, out=tmp)
+    np.subtract(x, tmp, out=out)
+
+
+def _sigmoid_tanh(x, g, out, tmp):
+    _sigmoid_into(x, tmp)
+    np.tanh(x, out=out)
+    out += tmp
+
+
+NUMPY_FORWARD: dict[str, Baseline] = {
+    "identity": lambda x, g, out, tmp: np.copyto(out, x),
+    "relu": lambda x, g, out, tmp: np.maximum(x, 0, out=out),
+    "relu6": lambda x, g, out, tmp: np.clip(x, 0, 6, out=out),
+    "leaky_relu": _leaky(0.01),
+    "prelu": _leaky(0.25),
+    "rrelu": _leaky((1 / 8 + 1 / 3) / 2),
+    "elu": _elu(1.0),
+    "selu": _elu(SELU_A, SELU_L),
+    "celu": _elu(1.0, inner=1.0),
+    "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh,
+    "quick_gelu": _quick_gelu,
+    "silu": _silu,
+    "mish": _mish,
+    "softplus": lambda x, g, out, tmp: np.logaddexp(x, 0, out=out),
+    "softsign": _softsign,
+    "sigmoid": _sigmoid,
+    "log_sigmoid": _log_sigmoid,
+    "hard_sigmoid": lambda x, g, out, tmp: _hard_sigmoid_into(x, out),
+    "hard_swish": _hard_swish,
+    "hard_tanh": lambda x, g, out, tmp: np.clip(x, -1, 1, out=out),
+    "tanh": lambda x, g, out, tmp: np.tanh(x, out=out),
+    "tanhshrink": _tanhshrink,
+    "softshrink": _softshrink,
+    "hardshrink": lambda x, g, out, tmp: np.multiply(x, np.abs(x) > 0.5, out=out),
+    "threshold": _threshold,
+    "squareplus": _squareplus,
+    "sparse_plus": _sparse_plus,
+    "sparse_sigmoid": _sparse_sigmoid,
+    "relu_squared": _relu_squared,
+    "exponential": lambda x, g, out, tmp: np.exp(x, out=out),
+    "logit": _logit,
+    "log1mexp": _log1mexp,
+    "parametric_sigmoid": _sigmoid,  # a = 1, b = 0
+    "parametric_tanh": lambda x, g, out, tmp: np.tanh(x, out=out),
+    "sigmoid_tanh": _sigmoid_tanh,
+}
+
+
+def _grad_sigmoid(x, g, out, tmp):
+    _sigmoid_into(x, tmp)
+    np.subtract(1, tmp, out=out)
+    out *= tmp
+
+
+def _grad_tanh(x, g, out, tmp):
+    np.tanh(x, out=tmp)
+    np.multiply(tmp, tmp, out=tmp)
+    np.subtract(1, tmp, out=out)
+
+
+def _grad_silu(x, g, out, tmp):
+    _sigmoid_into(x, tmp)  # s (1 + x (1 - s))
+    np.subtract(1, tmp, out=out)
+    out *= x
+    out += 1
+    out *= tmp
+
+
+def _grad_gelu(x, g, out, tmp):
+    try:  # Phi(x) + x phi(x)
+        from scipy.special import erfc
+    except ImportError:
+        raise NotImplementedError("gelu needs scipy.special.erfc") from None
+
+    np.multiply(x, -SQRT1_2, out=tmp)
+    erfc(tmp, out=tmp)
+    tmp *= 0.5
+    np.multiply(x, x, out=out)
+    out *= -0.5
+    np.exp(out, out=out)
+    out *= x
+    out *= 1.0 / math.sqrt(2.0 * math.pi)
+    out += tmp
+
+
+def _grad_relu(x, g, out, tmp):
+    np.greater(x, 0, out=out)
+
+
+def _grad_elu(x, g, out, tmp):
+    np.exp(x, out=out)
+    np.copyto(out, 1, where=x > 0)
+
+
+NUMPY_GRAD: dict[str, Baseline] = {
+    "relu": _grad_relu,
+    "sigmoid": _grad_sigmoid,
+    "tanh": _grad_tanh,
+    "silu": _grad_silu,
+    "gelu": _grad_gelu,
+    "elu": _grad_elu,
+    "softplus": _sigmoid,
+}
+
+
+def numpy_baseline(name: str, op: str) -> Baseline | None:
+    """The NumPy expression of ``op`` for builtin ``name``; backward is grad then one multiply."""
+    if op == "forward":
+        return NUMPY_FORWARD.get(name)
+    grad = NUMPY_GRAD.get(name)
+    if grad is None or op == "grad":
+        return grad
+
+    def backward(x, g, out, tmp):
+        grad(x, g, out, tmp)
+        out *= g
+
+    return backward
+
+
+# ---- PyTorch ---------------------------------------------------------------------------------
+
+_TORCH_FORWARD = {
+    "relu": ("relu", {}),
+    "relu6": ("relu6", {}),
+    "leaky_relu": ("leaky_relu", {"negative_slope": 0.01}),
+    "rrelu": ("rrelu", {"training": False}),
+    "elu": ("elu", {}),
+    "selu": ("selu", {}),
+    "celu": ("celu", {}),
+    "gelu": ("gelu", {}),
+    "gelu_tanh": ("gelu", {"approximate": "tanh"}),
+    "silu": ("silu", {}),
+    "mish": ("mish", {}),
+    "softplus": ("softplus", {}),
+    "softsign": ("softsign", {}),
+    "sigmoid": ("sigmoid", {}),
+    "log_sigmoid": ("logsigmoid", {}),
+    "hard_sigmoid": ("hardsigmoid", {}),
+    "hard_swish": ("hardswish", {}),
+    "hard_tanh": ("hardtanh", {}),
+    "tanh": ("tanh", {}),
+    "tanhshrink": ("tanhshrink", {}),
+    "softshrink": ("softshrink", {}),
+    "hardshrink": ("hardshrink", {}),
+    "threshold": ("threshold", {"threshold": 0.0, "value": 0.0}),
+}
+
+# fused backward kernels PyTorch's autograd calls: (aten op, uses the saved output, extra args)
+_TORCH_BACKWARD = {
+    "relu": ("threshold_backward", False, (0.0,)),
+    "sigmoid": ("sigmoid_backward", True, ()),
+    "tanh": ("tanh_backward", True, ()),
+    "silu": ("silu_backward", False, ()),
+    "gelu": ("gelu_backward", False, ()),
+    "gelu_tanh": ("gelu_backward", False, ()),
+    "mish": ("mish_backward", False, ()),
+    "hard_swish": ("hardswish_backward", False, ()),
+    "hard_sigmoid": ("hardsigmoid_backward", False, ()),
+    "softplus": ("softplus_backward", False, (1.0, 20.0)),
+    "leaky_relu": ("leaky_relu_backward", False, (0.01, False)),
+    "log_sigmoid": None,
+}
+
+
+def torch_module():
+    """``torch`` if it can be imported, else None (it is never a dependency)."""
+    try:
+        return importlib.import_module("torch")
+    except Exception:
+        return None
+
+
+def torch_baseline(name: str, op: str) -> Baseline | None:
+    """PyTorch's CPU kernel for ``op`` (its fused aten backward for backward), or None."""
+    torch = torch_module()
+    if torch is None:
+        return None
+    F = torch.nn.functional
+    if op == "forward":
+        if name == "exponential":
+            return lambda x, g, out, tmp: torch.exp(x, out=out)
+        if name == "logit":
+            return lambda x, g, out, tmp: torch.logit(x, out=out)
+        if name not in _TORCH_FORWARD:
+            return None
+        fname, kw = _TORCH_FORWARD[name]
+        fn = getattr(F, fname)
+        return lambda x, g, out, tmp: fn(x, **kw)
+    entry = _TORCH_BACKWARD.get(name)
+    if op != "backward" or entry is None:
+        return None
+    opname, uses_output, extra = entry
+    aten = getattr(torch.ops.aten, opname)
+    kw = {"approximate": "tanh"} if name == "gelu_tanh" else {}
+    if uses_output:
+        forward = getattr(torch, name)
+        saved: dict = {}
+
+        def backward(x, g, out, tmp):
+            key = (x.data_ptr(), x.numel())
+            if key not in saved:  # autograd saves the forward output; so do we, after warm-up
+                saved.clear()
+                saved[key] = forward(x)
+            return aten(g, saved[key], *extra)
+
+        return backward
+    return lambda x, g, out, tmp: aten(g, x, *extra, **kw)
+
+
+# ---- numexpr ---------------------------------------------------------------------------------
+
+NUMEXPR_FORWARD = {
+    "relu": "where(x > 0, x, 0)",
+    "leaky_relu": "where(x > 0, x, 0.01 * x)",
+    "elu": "where(x > 0, x, expm1(x))",
+    "sigmoid": "1 / (1 + exp(-x))",
+    "tanh": "tanh(x)",
+    "silu": "x / (1 + exp(-x))",
+    "gelu_tanh": "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))",
+    "mish": "x * tanh(log1p(exp(x)))",
+    "softplus": "log1p(exp(x))",
+    "softsign": "x / (1 + abs(x))",
+    "exponential": "exp(x)",
+    "squareplus": "0.5 * (x + sqrt(x * x + 4))",
+    "tanhshrink": "x - tanh(x)",
+}
+
+
+def numexpr_baseline(name: str, op: str) -> Baseline | None:
+    """numexpr's evaluation of the forward expression, or None."""
+    try:
+        import numexpr
+    except ImportError:
+        return None
+    expr = NUMEXPR_FORWARD.get(name) if op == "forward" else None
+    if expr is None:
+        return None
+
+    def fn(x, g, out, tmp):
+        numexpr.evaluate(expr, local_dict={"x": x}, out=out, casting="same_kind")
+
+    return fn
