@@ -69,9 +69,12 @@ class Activation:
 
     def ufunc(self, op: str = "forward"):
         """The raw compiled NumPy ufunc for ``op`` (forward, grad or backward)."""
+        return self._kernels(op)[0]
+
+    def _kernels(self, op: str):
         from .kernels import cpu
 
-        return cpu.ufunc(self.spec, op, label=self.qualified_name)
+        return cpu.kernels(self.spec, op, label=self.qualified_name)
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -114,7 +117,7 @@ class Activation:
     def _apply(self, op, x, g, params, kw, out, rng):
         spec = self.spec
         values = self.bind(params, kw)
-        kernel = self.ufunc(op)
+        kernel, loop = self._kernels(op)
         if _is_duck_array(x) or _is_duck_array(g):
             # Dask, xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
             args = (x, *(() if g is None else (g,)), *values)
@@ -147,16 +150,35 @@ class Activation:
         shape = _broadcast_shape([*operands, *checked], spec.name)
         if out is not None:
             _check_out(out, shape, work_dtype, spec.name)
-        # Vector compares against NaN raise the FP 'invalid' flag although every kernel
-        # propagates NaN on purpose; NumPy's own maximum/exp stay silent there, so do we.
-        with np.errstate(invalid="ignore"):
-            if out is not None:
+        # Kernels are branch-free: both sides of a select are computed, so the FP flags they
+        # raise (overflow in the unused side, 'invalid' from compares with NaN) say nothing
+        # about the result. Like PyTorch, fastact emits no floating-point warnings.
+        with np.errstate(all="ignore"):
+            if _contiguous_case(operands, checked, out, shape, work_dtype):
+                # the common case: one C-contiguous dtype, scalar parameters -> the vectorized loop
+                target = np.empty(shape, dtype=work_dtype) if out is None else out
+                loop(*(o.reshape(-1) for o in operands), target.reshape(-1), *checked)
+                if out is not None:
+                    return out
+                result = target
+            elif out is not None:
                 kernel(*operands, *checked, out=out)
                 return out
-            result = kernel(*operands, *checked)
+            else:
+                result = kernel(*operands, *checked)
         if result_dtype != work_dtype:
             result = result.astype(result_dtype)
         return result
+
+
+def _contiguous_case(operands, params, out, shape, dtype) -> bool:
+    """True when the contiguous loop computes exactly what the ufunc would."""
+    if len(shape) == 0 or any(np.ndim(p) for p in params):
+        return False
+    for a in operands:
+        if a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
+            return False
+    return out is None or (out.dtype == dtype and out.flags.c_contiguous)
 
 
 def _is_duck_array(x: Any) -> bool:

@@ -94,6 +94,7 @@ class Registry:
     def __init__(self, entry_points: Callable[[], Iterable[metadata.EntryPoint]] | None = None):
         self._entry_points = entry_points or (lambda: metadata.entry_points(group=GROUP))
         self._loaded = False
+        self._loading = False
         self._by_name: dict[str, Entry] = {}
         self._by_qualified: dict[str, Entry] = {}
         self._aliases: dict[str, str] = {}
@@ -111,8 +112,15 @@ class Registry:
         self.plugins = plugins_enabled() if plugins is None else plugins
 
     def _load(self) -> None:
-        if self._loaded:
-            return
+        if self._loaded or self._loading:
+            return  # loading a plugin may look names up (e.g. `from fastact import x`): no re-entry
+        self._loading = True
+        try:
+            self._scan()
+        finally:
+            self._loading = False
+
+    def _scan(self) -> None:
         self._by_name, self._by_qualified, self._aliases = {}, {}, {}
         self.failures, self.conflicts, self.distributions = [], [], {}
         eps = list(self._entry_points())

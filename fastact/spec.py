@@ -21,6 +21,7 @@ ABI_VERSION = 1
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PENDING_JITABLE: list[Callable] = []
+_PENDING_OVERLOADS: list[Callable[[], None]] = []
 _JIT_READY = False
 
 
@@ -34,10 +35,18 @@ def jitable(fn: Callable) -> Callable:
     if _JIT_READY:
         from numba.extending import register_jitable
 
-        register_jitable(fn)
+        register_jitable(forceinline=True, error_model="numpy")(fn)
     else:
         _PENDING_JITABLE.append(fn)
     return fn
+
+
+def _register_overload(install: Callable[[], None]) -> None:
+    """Run ``install`` (which registers Numba overloads) before the first kernel compiles."""
+    if _JIT_READY:
+        install()
+    else:
+        _PENDING_OVERLOADS.append(install)
 
 
 def _activate_jitables() -> None:
@@ -46,8 +55,11 @@ def _activate_jitables() -> None:
     from numba.extending import register_jitable
 
     _JIT_READY = True
+    while _PENDING_OVERLOADS:
+        _PENDING_OVERLOADS.pop()()
     while _PENDING_JITABLE:
-        register_jitable(_PENDING_JITABLE.pop())
+        # forceinline: kernels must inline their helpers for the loop to vectorize
+        register_jitable(forceinline=True, error_model="numpy")(_PENDING_JITABLE.pop())
 
 
 @dataclass(frozen=True)

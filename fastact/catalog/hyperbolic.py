@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .. import fmath as fm
 from ..spec import ActivationSpec, Param, Properties, jitable
 from ._common import np_sech2, np_sigmoid, np_sigmoid_prime, reference, sech2, sigmoid, sigmoid_prime
 
@@ -37,7 +38,7 @@ def _tanhshrink_series(x):
 
 
 def tanh(x):
-    return math.tanh(x)
+    return fm.tanh(x)
 
 
 def tanh_d(x):
@@ -45,18 +46,18 @@ def tanh_d(x):
 
 
 def tanhshrink(x):
-    if abs(x) < 0.5:
-        return _tanhshrink_series(x)
-    return x - math.tanh(x)
+    series = _tanhshrink_series(x)
+    direct = x - fm.tanh(x)
+    return series if abs(x) < 0.5 else direct
 
 
 def tanhshrink_d(x):
-    t = math.tanh(x)
+    t = fm.tanh(x)
     return t * t
 
 
 def parametric_tanh(x, a, b):
-    return math.tanh(a * x + b)
+    return fm.tanh(a * x + b)
 
 
 def parametric_tanh_d(x, a, b):
@@ -72,7 +73,7 @@ def parametric_tanh_db(x, a, b):
 
 
 def sigmoid_tanh(x):
-    return sigmoid(x) + math.tanh(x)
+    return sigmoid(x) + fm.tanh(x)
 
 
 def sigmoid_tanh_d(x):
@@ -81,9 +82,8 @@ def sigmoid_tanh_d(x):
 
 def softsign(x):
     ax = abs(x)
-    if ax == math.inf:
-        return math.copysign(1.0, x)
-    return x / (1.0 + ax)
+    y = x / (1.0 + ax)
+    return math.copysign(1.0, x) if ax == math.inf else y
 
 
 def softsign_d(x):
@@ -93,20 +93,16 @@ def softsign_d(x):
 
 def squareplus(x, b):
     h = math.hypot(x, math.sqrt(b))
-    if x >= 0.0:
-        return 0.5 * x + 0.5 * h  # not 0.5 * (x + h): that overflows near the largest float
-    return 0.5 * b / (h - x)
+    right = 0.5 * x + 0.5 * h  # not 0.5 * (x + h): that overflows near the largest float
+    left = 0.5 * b / (h - x)  # (x + h) / 2 without the cancellation
+    return right if x >= 0.0 else left
 
 
 def squareplus_d(x, b):
-    if x == math.inf:
-        return 1.0
     h = math.hypot(x, math.sqrt(b))
-    if h == 0.0:
-        return 0.5
-    if x >= 0.0:
-        return 0.5 * (1.0 + x / h)
-    return 0.5 * b / (h * (h - x))
+    y = 0.5 * (1.0 + x / h) if x >= 0.0 else 0.5 * b / (h * (h - x))
+    y = 0.5 if h == 0.0 else y
+    return 1.0 if x == math.inf else y
 
 
 # ---- references ------------------------------------------------------------------------

@@ -41,6 +41,12 @@ _f = scalar({module!r}, {qualname!r})
 @numba.vectorize({signatures!r}, cache=True)
 def {op}({args}):
     return {body}
+
+
+@numba.njit({loop_signatures!r}, cache=True, nogil=True, error_model="numpy")
+def {op}_loop({loop_args}):
+    for i in range(x.size):
+        out[i] = {loop_body}
 """
 
 _lock = threading.RLock()
@@ -87,12 +93,23 @@ def jit(fn: Callable):
         if isinstance(fn, CPUDispatcher):
             return fn
         if fn not in _jitted:
-            _jitted[fn] = numba.njit(fn)
+            from ..fmath import JIT_OPTIONS
+
+            _jitted[fn] = numba.njit(**JIT_OPTIONS)(fn)
         return _jitted[fn]
 
 
 def ufunc(spec: ActivationSpec, op: str, label: str | None = None):
     """The compiled ``forward``, ``grad`` or ``backward`` ufunc of ``spec`` (built once)."""
+    return kernels(spec, op, label)[0]
+
+
+def kernels(spec: ActivationSpec, op: str, label: str | None = None):
+    """``(ufunc, contiguous loop)`` for ``op`` of ``spec``, compiled (or loaded) once.
+
+    The loop has the signature ``loop(x, [g,] out, *scalar_params)`` on 1-D C-contiguous
+    arrays of one dtype and releases the GIL.
+    """
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, not {op!r}")
     key = (id(spec), op)
@@ -119,7 +136,19 @@ def _build(spec: ActivationSpec, op: str, label: str):
     body = f"g * {call}" if op == "backward" else call
     py_fn = getattr(fn, "py_func", fn)
     module, qualname = py_fn.__module__, py_fn.__qualname__
-    fields = dict(op=op, args=args, body=body, signatures=signatures, label=label)
+    # The contiguous loop: what fastact calls for C-contiguous arrays with scalar parameters.
+    # Numba's ufunc loop leaves a large scalar function as a call per element (and takes a
+    # strided path for broadcast parameters), which stops vectorization; this loop inlines it.
+    loop_args = ", ".join(["x", *(["g"] if op == "backward" else []), "out", *params])
+    loop_signatures = [
+        f"void({', '.join([f'{dt}[::1]'] * (2 + (op == 'backward')) + [dt] * nparams)})" for dt in DTYPES
+    ]
+    loop_call = f"_f({', '.join(f'numba.float64({a})' for a in ['x[i]', *params])})"
+    loop_body = f"g[i] * {loop_call}" if op == "backward" else loop_call
+    fields = dict(
+        op=op, args=args, body=body, signatures=signatures, label=label,
+        loop_args=loop_args, loop_signatures=loop_signatures, loop_body=loop_body,
+    )  # fmt: skip
     try:
         if _importable(module, qualname, fn):
             return _load_cached(module, qualname, fields)
@@ -170,7 +199,7 @@ def _load_cached(module: str, qualname: str, fields: dict):
     except BaseException:
         sys.modules.pop(name, None)
         raise
-    return getattr(mod, fields["op"])
+    return getattr(mod, fields["op"]), getattr(mod, fields["op"] + "_loop")
 
 
 def _compile_in_memory(fn: Callable, fields: dict):
@@ -183,7 +212,7 @@ def _compile_in_memory(fn: Callable, fields: dict):
 def _exec(source: str, op: str, filename: str, **extra):
     namespace: dict = {"__name__": "_fastact_kernel", **extra}
     exec(compile(source, filename, "exec"), namespace)
-    return namespace[op]
+    return namespace[op], namespace[op + "_loop"]
 
 
 def _package_digest(module: str) -> str:
