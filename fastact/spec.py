@@ -16,7 +16,8 @@ from typing import Any
 
 from .errors import SpecError
 
-#: Version of the record layout. Bumped when a field is added, removed or changes meaning.
+#: Version of the record layout. Bumped when a field is removed or changes meaning (a new
+#: optional field whose default keeps the old behaviour does not bump it).
 ABI_VERSION = 1
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -136,6 +137,9 @@ class ActivationSpec:
     dtype name; ``near_zero_eps`` adds an absolute slack of that many machine epsilons where
     the function crosses zero inside its domain (a mixed bound: ULPs mean nothing at a zero).
     Derivatives are held to twice ``max_ulp`` plus 4 epsilons absolute, for the same reason.
+    ``float32_native`` declares the scalar functions dtype-generic (constants written with
+    ``fastact.fmath.like``): the float32 kernel then computes in float32, twice the SIMD
+    width; by default float32 inputs are evaluated in float64 and rounded once.
     ``check_params`` returns an error message for an invalid combination of scalar
     parameters (e.g. ``min_val >= max_val``), or ``None``.
     ``randomize(rng, shape, params)`` returns per-element parameters for stochastic
@@ -156,6 +160,7 @@ class ActivationSpec:
     aliases: tuple[str, ...] = ()
     max_ulp: Mapping[str, float] = field(default_factory=dict)
     near_zero_eps: float = 0.0
+    float32_native: bool = False
     notes: str = ""
     check_params: Callable[..., str | None] | None = None
     randomize: Callable | None = None

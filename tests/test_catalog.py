@@ -69,6 +69,11 @@ def test_grad_and_backward_match_reference(name, dtype):
     with np.errstate(all="ignore"):
         ref_b = g.astype(np.float64) * ref
     ok = within(back, ref_b, dtype, ulps, 2 * atol)
+    # backward is g * f'(x) in the kernel's dtype: where f'(x) itself overflows the dtype
+    # (exponential above 88.7 in float32) the product is infinite, as in PyTorch
+    with np.errstate(over="ignore"):
+        overflowed = np.isinf(ref.astype(dtype)) & np.isfinite(ref)
+    ok |= overflowed & (np.isinf(back) | (g == 0))
     assert ok.all(), _report(name, "backward", x, back, ref_b, ok)
 
 

@@ -1,8 +1,8 @@
 """Scalar helpers shared by the builtin activations, and their NumPy (float64) twins.
 
 Scalar helpers are written in the Numba subset and marked :func:`~fastact.spec.jitable`;
-they compute in float64 (Python float constants promote float32 inputs), so float32
-kernels round once at the end. Branch conditions are written so that NaN falls into an
+they are dtype-generic (constants through ``fm.like``), so float32-native kernels stay in
+float32 and the others evaluate them in float64. Branch conditions are written so that NaN falls into an
 arithmetic branch and propagates.
 """
 
@@ -26,9 +26,10 @@ def nan_or(x, value):
 @jitable
 def sigmoid(x):
     """Logistic from e = exp(-|x|): 1/(1+e) for x >= 0, e/(1+e) below; no overflow, keeps
-    subnormal results for very negative x, one exp and no branch."""
+    subnormal results for very negative x, one exp and no branch. Dtype-generic."""
+    one = fm.like(x, 1.0)
     e = fm.exp(-abs(x))
-    r = 1.0 / (1.0 + e)
+    r = one / (one + e)
     return r if x >= 0.0 else e * r
 
 
@@ -41,15 +42,15 @@ def sigmoid_prime(x):
 @jitable
 def softplus(x):
     """log(1 + e^x) as max(x, 0) + log1p(e^-|x|): finite for every finite x."""
-    return (x if x > 0.0 else 0.0) + fm.log1p(fm.exp(-abs(x)))
+    return (x if x > 0.0 else fm.like(x, 0.0)) + fm.log1p(fm.exp(-abs(x)))
 
 
 @jitable
 def sech2(x):
     """1 - tanh(x)^2 as 4 e^-2|x| / (1 + e^-2|x|)^2: no cancellation, no overflow."""
-    e = fm.exp(-2.0 * abs(x))
-    d = 1.0 + e
-    return 4.0 * e / (d * d)
+    e = fm.exp(fm.like(x, -2.0) * abs(x))
+    d = fm.like(x, 1.0) + e
+    return fm.like(x, 4.0) * e / (d * d)
 
 
 def subnormal_tail_note(ulps: int, limit: int, what: str, loss: int) -> str:

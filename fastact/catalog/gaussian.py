@@ -33,13 +33,13 @@ TAIL = 40.0
 
 def gelu(x):
     y = x * fm.ndtr(x)
-    return -0.0 if x < -TAIL else y
+    return fm.like(x, -0.0) if x < -TAIL else y
 
 
 def gelu_d(x):
     y = fm.ndtr(x) + x * fm.npdf(x)
-    y = -0.0 if x < -TAIL else y
-    return 1.0 if x > TAIL else y
+    y = fm.like(x, -0.0) if x < -TAIL else y
+    return fm.like(x, 1.0) if x > TAIL else y
 
 
 def gelu_tanh(x):

@@ -131,8 +131,10 @@ def _build(spec: ActivationSpec, op: str, label: str):
     signatures = [f"{dt}({', '.join([dt] * arity)})" for dt in DTYPES]
     params = [f"p{i}" for i in range(nparams)]
     args = ", ".join(["x", *(["g"] if op == "backward" else []), *params])
-    # float32 kernels evaluate the scalar function in float64 and round once at the end
-    call = f"_f({', '.join(f'numba.float64({a})' for a in ['x', *params])})"
+    # float32 kernels evaluate the scalar function in float64 and round once at the end,
+    # unless the spec is float32-native (dtype-generic code): then each dtype computes as is
+    wrap = (lambda a: a) if spec.float32_native else (lambda a: f"numba.float64({a})")
+    call = f"_f({', '.join(wrap(a) for a in ['x', *params])})"
     body = f"g * {call}" if op == "backward" else call
     py_fn = getattr(fn, "py_func", fn)
     module, qualname = py_fn.__module__, py_fn.__qualname__
@@ -143,7 +145,7 @@ def _build(spec: ActivationSpec, op: str, label: str):
     loop_signatures = [
         f"void({', '.join([f'{dt}[::1]'] * (2 + (op == 'backward')) + [dt] * nparams)})" for dt in DTYPES
     ]
-    loop_call = f"_f({', '.join(f'numba.float64({a})' for a in ['x[i]', *params])})"
+    loop_call = f"_f({', '.join(wrap(a) for a in ['x[i]', *params])})"
     loop_body = f"g[i] * {loop_call}" if op == "backward" else loop_call
     fields = dict(
         op=op, args=args, body=body, signatures=signatures, label=label,
