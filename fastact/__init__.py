@@ -59,13 +59,17 @@ def names() -> list[str]:
     return REGISTRY.names()
 
 
-def get(name: str, target: str = "cpu") -> Activation:
-    """The activation ``name`` (a name, an alias or ``dist:name``) bound to ``target``."""
+def get(name: str, target: str = "cpu", threads: int | None = None) -> Activation:
+    """The activation ``name`` (a name, an alias or ``dist:name``) bound to ``target``.
+
+    ``target`` is ``"cpu"`` (one thread) or ``"parallel"`` (``threads`` threads, default
+    ``NUMBA_NUM_THREADS`` or the number of cores).
+    """
     entry = REGISTRY.entry(name)
-    key = (entry.qualified_name, target)
+    key = (entry.qualified_name, target, threads)
     act = _bound.get(key)
     if act is None or act.spec is not entry.spec:
-        act = _bound[key] = Activation(entry, target)
+        act = _bound[key] = Activation(entry, target, threads)
     return act
 
 

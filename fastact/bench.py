@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import baselines as bl
-from .activation import Activation
+from .activation import Activation, default_threads
 from .textfmt import table
 
 SCHEMA = "fastact-bench/1"
@@ -91,7 +91,7 @@ def machine_info(target: str) -> dict[str, Any]:
         "fastact": __version__,
         "torch": getattr(torch, "__version__", None),
         "numexpr": numexpr_version,
-        "threads": 1 if target == "cpu" else numba.config.NUMBA_NUM_THREADS,
+        "threads": 1 if target == "cpu" else default_threads(),
     }
 
 
