@@ -320,6 +320,65 @@ class SizeType(click.ParamType):
         return int(number)
 
 
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--dtype", type=click.Choice(["float32", "float64", "all"]), default="all", show_default=True)
+@click.option(
+    "--samples", "n", type=SizeType(), default=1_000_000, show_default=True, help="Inputs per dtype."
+)
+@click.option("--op", type=click.Choice(["forward", "grad", "all"]), default="all", show_default=True)
+@click.option("--exhaustive", is_flag=True, help="All 2^32 float32 bit patterns (minutes per activation).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify(names, dtype, n, op, exhaustive, seed, as_json):
+    """Measure max ULP, absolute and relative error against the NumPy references.
+
+    Exit code 1 when an activation exceeds its documented bound (`fastact show NAME`).
+    """
+    from . import verify as verify_mod
+
+    if exhaustive and dtype == "float64":
+        raise CLIError("--exhaustive walks the 2^32 float32 bit patterns; use --dtype float32", 2)
+    dtypes = ["float32"] if exhaustive else (["float32", "float64"] if dtype == "all" else [dtype])
+    ops = verify_mod.OPS if op == "all" else (op,)
+    activations = [get(name) for name in (names or REGISTRY.names())]
+    steps = len(activations) * len(dtypes) * ((1 << 32) // verify_mod.CHUNK if exhaustive else 1)
+    results = []
+    with click.progressbar(
+        length=steps, label="fastact verify", file=sys.stderr, show_pos=True,
+        hidden=as_json or not sys.stderr.isatty(),
+    ) as bar:  # fmt: skip
+        for act in activations:
+            for dt in dtypes:
+                results += verify_mod.verify(
+                    act, dt, n=n, ops=ops, exhaustive=exhaustive, seed=seed, progress=lambda: bar.update(1)
+                )
+    failed = [r for r in results if not r["ok"]]
+    if as_json:
+        echo_json(
+            {"exhaustive": exhaustive, "samples_per_dtype": None if exhaustive else n, "results": results}
+        )
+    else:
+        rows = []
+        for r in results:
+            if "skipped" in r:
+                rows.append([r["activation"], r["dtype"], r["op"], "-", "-", "-", "-", "-", r["skipped"]])
+                continue
+            worst = "-" if r["worst_x"] is None else repr(r["worst_x"])
+            status = "ok" if r["ok"] else f"FAIL ({r['failures']} inputs)"
+            rows.append(
+                [r["activation"], r["dtype"], r["op"], f"{r['max_ulp']:.3g}", f"{r['bound_ulp']:g}",
+                 f"{r['max_abs']:.2e}", f"{r['max_rel']:.2e}", worst, status]
+            )  # fmt: skip
+        header = ["activation", "dtype", "op", "max ULP", "bound", "max abs", "max rel", "worst x", "status"]
+        click.echo(table(rows, header))
+    if failed:
+        names_failed = sorted({f"{r['activation']} ({r['dtype']} {r['op']})" for r in failed})
+        raise CLIError(
+            f"{len(names_failed)} check(s) exceed their documented bound: {', '.join(names_failed)}", 1
+        )
+
+
 def _baseline_list(ctx, param, value: str) -> list[str]:
     from .bench import BASELINES
 
