@@ -2,7 +2,7 @@
 
 tanh' uses sech^2 = 4 e^-2|x| / (1 + e^-2|x|)^2 (no 1 - t^2 cancellation); tanhshrink uses its
 Taylor series for |x| < 0.5, where x - tanh(x) cancels; softsign returns its limits +-1 at
-+-inf; squareplus goes through hypot and a cancellation-free form for x < 0.
++-inf, and squareplus uses an overflow-free sqrt(x^2 + b) (libm hypot does not vectorize)
 """
 
 from __future__ import annotations
@@ -93,15 +93,23 @@ def softsign_d(x):
     return r * r
 
 
+@jitable
+def _hypot_b(x, b):
+    """sqrt(x^2 + b) without overflow: |x| itself once b no longer matters (libm's hypot
+    would be a scalar call and stop the loop from vectorizing)."""
+    ax = abs(x)
+    return math.sqrt(x * x + b) if ax < 1e150 else ax
+
+
 def squareplus(x, b):
-    h = math.hypot(x, math.sqrt(b))
+    h = _hypot_b(x, b)
     right = 0.5 * x + 0.5 * h  # not 0.5 * (x + h): that overflows near the largest float
     left = 0.5 * b / (h - x)  # (x + h) / 2 without the cancellation
     return right if x >= 0.0 else left
 
 
 def squareplus_d(x, b):
-    h = math.hypot(x, math.sqrt(b))
+    h = _hypot_b(x, b)
     y = 0.5 * (1.0 + x / h) if x >= 0.0 else 0.5 * b / (h * (h - x))
     y = 0.5 if h == 0.0 else y
     return 1.0 if x == math.inf else y
