@@ -33,6 +33,28 @@ def sigmoid(x):
     return r if x >= 0.0 else e * r
 
 
+E_MINUS_64 = 1.603810890548638e-28  # e^-64, a normal number in both dtypes
+
+
+@jitable
+def x_sigmoid(x, z):
+    """x * sigmoid(z) without a subnormal intermediate (z <= x scale, e.g. z = x or 1.702 x).
+
+    For z < -64, sigmoid(z) = e^z / (1 + e^z) is subnormal (float32 below -87) and would lose
+    bits before the product; e^(z + 64) is normal and ``z + 64`` is exact there (same binade),
+    so the product is formed at scale e^64 and scaled back once at the end (E_MINUS_64).
+    """
+    one = fm.like(x, 1.0)
+    tail = z < -64.0
+    zs = z + fm.like(x, 64.0) if tail else z
+    e = fm.exp(-abs(zs))
+    r = one / (one + e)
+    s = r if zs >= 0.0 else e * r
+    s = e if tail else s  # e^64 sigmoid(z) = e^(z+64) / (1 + e^z) = e^(z+64) to within e^-64
+    y = x * s
+    return y * fm.like(x, E_MINUS_64) if tail else y
+
+
 @jitable
 def sigmoid_prime(x):
     """sigma(x) * sigma(-x): the derivative without the 1 - sigma cancellation."""
@@ -126,6 +148,13 @@ def np_npdf(x):
 def np_sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def np_x_sigmoid(x, z):
+    """NumPy twin of :func:`x_sigmoid`: x * sigmoid(z) with no subnormal intermediate."""
+    tail = z < -64.0
+    scaled = x * np.exp(np.where(tail, z + 64.0, -np.inf)) * E_MINUS_64
+    return np.where(tail, scaled, x * np_sigmoid(z))
 
 
 def np_sigmoid_prime(x):
