@@ -63,6 +63,7 @@ class Activation:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ParameterError(f"threads must be a positive integer, not {threads!r}")
         self._entry = entry
+        self._compiled: dict[str, tuple] = {}
         self.target = target
         self.threads = (threads or default_threads()) if target == "parallel" else 1
 
@@ -105,9 +106,12 @@ class Activation:
         return self._kernels(op)[0]
 
     def _kernels(self, op: str):
-        from .kernels import cpu
+        found = self._compiled.get(op)
+        if found is None:
+            from .kernels import cpu
 
-        return cpu.kernels(self.spec, op, label=self.qualified_name)
+            found = self._compiled[op] = cpu.kernels(self.spec, op, label=self.qualified_name)
+        return found
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -183,25 +187,26 @@ class Activation:
         shape = _broadcast_shape([*operands, *checked], spec.name)
         if out is not None:
             _check_out(out, shape, work_dtype, spec.name)
-        # Kernels are branch-free: both sides of a select are computed, so the FP flags they
-        # raise (overflow in the unused side, 'invalid' from compares with NaN) say nothing
-        # about the result. Like PyTorch, fastact emits no floating-point warnings.
-        with np.errstate(all="ignore"):
-            if _contiguous_case(operands, checked, out, shape, work_dtype):
-                # the common case: one C-contiguous dtype, scalar parameters -> the vectorized loop
-                target = np.empty(shape, dtype=work_dtype) if out is None else out
-                flats = [o.reshape(-1) for o in operands] + [target.reshape(-1)]
-                if self.threads > 1 and target.size >= PARALLEL_MIN_SIZE:
-                    _run_chunked(loop, flats, checked, self.threads)
-                else:
-                    loop(*flats, *checked)
-                if out is not None:
-                    return out
-                result = target
-            elif out is not None:
-                kernel(*operands, *checked, out=out)
-                return out
+        if _contiguous_case(operands, checked, out, shape, work_dtype):
+            # the common case: one C-contiguous dtype, scalar parameters -> the vectorized loop
+            # (an njit loop raises no NumPy floating-point warnings)
+            target = np.empty(shape, dtype=work_dtype) if out is None else out
+            flats = [o.reshape(-1) for o in operands] + [target.reshape(-1)]
+            if self.threads > 1 and target.size >= PARALLEL_MIN_SIZE:
+                _run_chunked(loop, flats, checked, self.threads)
             else:
+                loop(*flats, *checked)
+            if out is not None:
+                return out
+            result = target
+        else:
+            # Kernels are branch-free: both sides of a select are computed, so the FP flags they
+            # raise (overflow in the unused side, 'invalid' from compares with NaN) say nothing
+            # about the result. Like PyTorch, fastact emits no floating-point warnings.
+            with np.errstate(all="ignore"):
+                if out is not None:
+                    kernel(*operands, *checked, out=out)
+                    return out
                 result = kernel(*operands, *checked)
         if result_dtype != work_dtype:
             result = result.astype(result_dtype)
@@ -286,6 +291,9 @@ def _check_param(param, value, dtype, name):
 
 
 def _broadcast_shape(operands, name):
+    shapes = {np.shape(o) for o in operands} - {()}
+    if len(shapes) <= 1:  # the common case: one shape and scalar parameters
+        return shapes.pop() if shapes else ()
     try:
         return np.broadcast_shapes(*(np.shape(o) for o in operands))
     except ValueError:
