@@ -37,12 +37,13 @@ MAX_ULP = {
     "erfc": (4, 4),
     "ndtr": (5, 4),
     "npdf": (3, 3),
+    "x_ndtr": (5, 4),
 }
 
 #: Numba options for every scalar function a kernel calls (see _make for why forceinline).
 JIT_OPTIONS = {"forceinline": True, "error_model": "numpy"}
 
-__all__ = ["exp", "expm1", "log", "log1p", "tanh", "erfc", "ndtr", "npdf", "like", "two_product"]
+__all__ = ["exp", "expm1", "log", "log1p", "tanh", "erfc", "ndtr", "npdf", "x_ndtr", "like", "two_product"]
 
 #: Chebyshev coefficients (in u = 2t - 1, t = 2 / (2 + z)) of log(erfc(z) / t) + z^2, z >= 0,
 #: fitted with mpmath at 50 digits on 64 nodes; terms past 30 are below 1e-18.
@@ -119,6 +120,11 @@ def erfc(x):
 def ndtr(x):
     """Standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail."""
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def x_ndtr(x):
+    """x * Phi(x) (the GELU), with no subnormal intermediate in the lower tail."""
+    return x * ndtr(x) if x == x else x
 
 
 def npdf(x):
@@ -307,7 +313,7 @@ def _make(K, f2i, i2f):
     exp_poly = _unrolled("exp_poly", F, K.exp_p)
     expm1_poly = _unrolled("expm1_poly", F, K.expm1_q)
     log_poly = _unrolled("log_poly", F, K.log_r)
-    erfc_cheb = _unrolled("erfc_cheb", F, K.cheb, kind="clenshaw")
+    erfc_cheb = _unrolled("erfc_cheb", np.float64, K.cheb, kind="clenshaw")
     log2e, ln2_hi, ln2_lo = K.log2e, K.ln2_hi, K.ln2_lo
     bias, shift, one_i = K.bias, K.shift, K.one_i
     min_normal_exp, sub_bias, exp_zero, zero_i = K.min_normal_exp, K.sub_bias, K.exp_zero, Int(0)
@@ -321,13 +327,17 @@ def _make(K, f2i, i2f):
         return F(value)
 
     @helper
-    def exp_impl(x):
-        xc = x if x > exp_lo else exp_lo
+    def exp_scaled(x, extra):
+        """e^x * 2^extra (extra a small int >= 0) with one rounding: the scaling happens in
+        the exponent bits, so e^x may be far below the smallest normal number."""
+        shift_f = F(extra) * ln2_hi
+        lo_c = exp_lo - shift_f
+        xc = x if x > lo_c else lo_c
         xc = xc if xc < exp_hi else exp_hi
         n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
         r = (xc - n * ln2_hi) - n * ln2_lo
         p = one + (r + r * r * exp_poly(r))
-        k = Int(n)
+        k = Int(n) + extra
         k1 = k >> one_i
         # two steps, so 2^k may exceed the largest float while p * 2^k does not ...
         y = p * i2f((k1 + bias) << shift) * i2f((k - k1 + bias) << shift)
@@ -335,9 +345,13 @@ def _make(K, f2i, i2f):
         e = k + sub_bias
         sub = p * i2f(one_i << (e if e > zero_i else zero_i))
         y = sub if k < min_normal_exp else y
-        y = zero if x < exp_zero else y
+        y = zero if x < exp_zero - shift_f else y
         y = inf if x > exp_over else y
         return x if x != x else y
+
+    @helper
+    def exp_impl(x):
+        return exp_scaled(x, zero_i)
 
     @helper
     def expm1_impl(x):
@@ -409,14 +423,22 @@ def _make(K, f2i, i2f):
         return hi, lo
 
     @helper
-    def erfc_pos(a, hi, lo):
-        """erfc(a) for 0 <= a (clamped), with a^2 (or the exponent to use) given as hi + lo."""
+    def erfc_pos_scaled(a, hi, lo, extra):
+        """erfc(a) * 2^extra for 0 <= a (clamped), the exponent (a^2 or x^2/2) given as hi + lo."""
         t = two / (two + a)
-        h = erfc_cheb(two * t - one)
+        # float32 evaluates the series in float64: in float32, Clenshaw's cancellation near
+        # t = 1 cost ~4 ULP; 14 terms are still enough for float32's precision
+        h = F(erfc_cheb(numba.float64(two * t - one)))
         e = h - hi  # TwoSum: e + err = h - hi exactly
         bb = e - h
         err = (h - (e - bb)) + (-hi - bb)
-        return t * exp_impl(e) * (one + (err - lo))
+        # the last products in float64 (a no-op for float64): one rounding instead of three
+        f64 = numba.float64
+        return f64(t) * f64(exp_scaled(e, extra)) * (1.0 + f64(err - lo))
+
+    @helper
+    def erfc_pos(a, hi, lo):
+        return F(erfc_pos_scaled(a, hi, lo, zero_i))
 
     def erfc_impl(x):
         a = abs(x)
@@ -444,6 +466,18 @@ def _make(K, f2i, i2f):
         bl = b - bh
         return hi, ((ah * bh - hi) + ah * bl + al * bh) + al * bl
 
+    two_64 = Int(64)
+
+    def x_ndtr_impl(x):
+        a = abs(x)
+        a = a if a < ndtr_clamp else ndtr_clamp
+        hi, lo = square(a)
+        tail = x < -8.0  # Phi(x) heads for the subnormals: form x Phi(x) at scale 2^64
+        q = 0.5 * erfc_pos_scaled(a * sqrt1_2, half * hi, half * lo, two_64 if tail else zero_i)
+        y = numba.float64(x) * (q if x < zero else 1.0 - q)  # float64 product, one rounding
+        y = F(y * 5.421010862427522e-20 if tail else y)  # 2^-64
+        return x if x != x else y
+
     def npdf_impl(x):
         a = abs(x)
         a = a if a < ndtr_clamp else ndtr_clamp
@@ -459,7 +493,7 @@ def _make(K, f2i, i2f):
 
     return {
         "like": like_impl, "exp": exp_public, "expm1": expm1_public, "log": log_impl, "log1p": log1p_impl,
-        "tanh": tanh_impl, "erfc": erfc_impl, "ndtr": ndtr_impl, "npdf": npdf_impl,
+        "tanh": tanh_impl, "erfc": erfc_impl, "ndtr": ndtr_impl, "npdf": npdf_impl, "x_ndtr": x_ndtr_impl,
         "two_product": two_product_impl,
     }  # fmt: skip
 

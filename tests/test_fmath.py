@@ -24,6 +24,7 @@ MP = {
     "erfc": mp.erfc,
     "ndtr": mp.ncdf,
     "npdf": mp.npdf,
+    "x_ndtr": lambda v: v * mp.ncdf(v),
 }
 
 
@@ -53,6 +54,7 @@ def _points(name, dtype, n=1500, seed=0):
         "erfc": [(-6, 27 if dtype == np.float64 else 10), (-1, 1)],
         "ndtr": [(-38 if dtype == np.float64 else -14, 8), (-2, 2)],
         "npdf": [(-38 if dtype == np.float64 else -14, 38 if dtype == np.float64 else 14)],
+        "x_ndtr": [(-38 if dtype == np.float64 else -14, 8), (-2, 2)],
     }[name]
     x = np.concatenate([rng.uniform(lo, hi, n // len(ranges)) for lo, hi in ranges])
     if name == "log":
@@ -84,6 +86,7 @@ SPECIALS = {
     "erfc": [(0.0, 1.0), (INF, 0.0), (-INF, 2.0), (100.0, 0.0)],
     "ndtr": [(0.0, 0.5), (INF, 1.0), (-INF, 0.0), (-100.0, 0.0)],
     "npdf": [(INF, 0.0), (-INF, 0.0), (0.0, 0.3989422804014327)],
+    "x_ndtr": [(0.0, 0.0), (INF, INF), (-100.0, -0.0), (10.0, 10.0)],
 }
 
 

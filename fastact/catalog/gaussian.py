@@ -32,7 +32,7 @@ TAIL = 40.0
 
 
 def gelu(x):
-    y = x * fm.ndtr(x)
+    y = fm.x_ndtr(x)
     return fm.like(x, -0.0) if x < -TAIL else y
 
 
@@ -78,6 +78,7 @@ def _np_gelu_tanh_d(x):
 SPECS = [
     ActivationSpec(
         name="gelu",
+        float32_native=True,
         summary="Gaussian error linear unit x Phi(x), exact (PyTorch's default, approximate='none').",
         formula="f(x) = x Phi(x) = 0.5 x erfc(-x / sqrt(2))",
         derivative_formula="f'(x) = Phi(x) + x phi(x)",
@@ -87,7 +88,7 @@ SPECS = [
         reference_derivative=R(_np_gelu_d),
         properties=Properties("[-0.17004, inf)", False, True, False, False),
         notes=subnormal_tail_note(5, -37, "Phi(x)", 40),
-        max_ulp={"float32": 1, "float64": 64},
+        max_ulp={"float32": 5, "float64": 64},
     ),
     ActivationSpec(
         name="gelu_tanh",
