@@ -195,7 +195,7 @@ def test_info_describes_an_activation():
         "bounds": "(0, inf)",
         "doc": data["params"][0]["doc"],
     }
-    assert data["max_ulp"] == {"float32": 2, "float64": 4}
+    assert data["max_ulp"] == {"float32": 3, "float64": 4}
     assert data["source"] == "fastact" and data["kind"] == "elementwise"
 
 
