@@ -1,15 +1,17 @@
-"""CPU kernels: a ``numba.vectorize`` ufunc per (activation, op), compiled lazily and cached.
+"""CPU kernels per (activation, op): a NumPy ufunc and a contiguous loop, compiled lazily, cached.
 
 Each kernel is written out as a tiny generated module (``<cache>/kernels/<name>_<op>_<key>.py``)
-that imports the spec's scalar function by its import path and wraps it in
-``@vectorize([float32 sig, float64 sig], cache=True)``: a real file is what Numba's on-disk
-cache needs, so a second process loads machine code instead of compiling. ``key`` hashes the
+that imports the spec's scalar function by its import path and wraps it twice: in
+``@vectorize([float32 sig, float64 sig], cache=True)`` (the general case: broadcasting,
+strides, ``__array_ufunc__``) and in a ``nogil`` ``@njit`` loop over 1-D contiguous arrays
+(the common case, and the one that vectorizes). A real file is what Numba's on-disk cache
+needs, so a second process loads machine code instead of compiling. ``key`` hashes the
 sources of the package that defines the function (and of fastact), the op, and the Numba and
 fastact versions, so an edited activation gets a new kernel rather than a stale one. Functions
 with no import path (lambdas, closures, ``__main__``) are compiled in memory, uncached.
 
-Both signatures evaluate the scalar function in float64, so a float32 result is rounded once
-from a float64 value (within 1 ULP; the fast-math work will trade some of that for speed).
+The float32 kernels evaluate the scalar function in float64 and round once, unless the spec
+is ``float32_native`` (dtype-generic code, twice the SIMD width).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def {op}_loop({loop_args}):
 """
 
 _lock = threading.RLock()
-_ufuncs: dict[tuple[int, str], tuple[ActivationSpec, object]] = {}
+_built: dict[tuple[int, str], tuple[ActivationSpec, tuple]] = {}
 _jitted: dict[Callable, object] = {}
 _digests: dict[str, str] = {}
 
@@ -114,11 +116,11 @@ def kernels(spec: ActivationSpec, op: str, label: str | None = None):
         raise ValueError(f"op must be one of {OPS}, not {op!r}")
     key = (id(spec), op)
     with _lock:
-        hit = _ufuncs.get(key)
+        hit = _built.get(key)
         if hit is not None and hit[0] is spec:
             return hit[1]
         built = _build(spec, op, label or spec.name)
-        _ufuncs[key] = (spec, built)
+        _built[key] = (spec, built)
         return built
 
 
