@@ -366,6 +366,8 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
                 continue
             worst = "-" if r["worst_x"] is None else repr(r["worst_x"])
             status = "ok" if r["ok"] else f"FAIL ({r['failures']} inputs)"
+            if r["near_zero_inputs"]:
+                status += f" ({r['near_zero_inputs']} near a zero: abs <= {r['abs_slack']:.1e})"
             rows.append(
                 [r["activation"], r["dtype"], r["op"], f"{r['max_ulp']:.3g}", f"{r['bound_ulp']:g}",
                  f"{r['max_abs']:.2e}", f"{r['max_rel']:.2e}", worst, status]
