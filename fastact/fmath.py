@@ -351,7 +351,22 @@ def _make(K, f2i, i2f):
 
     @helper
     def exp_impl(x):
-        return exp_scaled(x, zero_i)
+        # the same algorithm as exp_scaled without the extra exponent: as exp_scaled(x, 0)
+        # the float32 loops ran twice as slow (measured), so the hot path keeps its own body
+        xc = x if x > exp_lo else exp_lo
+        xc = xc if xc < exp_hi else exp_hi
+        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
+        r = (xc - n * ln2_hi) - n * ln2_lo
+        p = one + (r + r * r * exp_poly(r))
+        k = Int(n)
+        k1 = k >> one_i
+        y = p * i2f((k1 + bias) << shift) * i2f((k - k1 + bias) << shift)
+        e = k + sub_bias
+        sub = p * i2f(one_i << (e if e > zero_i else zero_i))
+        y = sub if k < min_normal_exp else y
+        y = zero if x < exp_zero else y
+        y = inf if x > exp_over else y
+        return x if x != x else y
 
     @helper
     def expm1_impl(x):
