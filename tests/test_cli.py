@@ -50,9 +50,9 @@ def test_list_json(run):
 def test_show(run):
     result = run("show", "gelu")
     assert result.exit_code == 0
-    assert "0.5 x erfc(-x / sqrt(2))" in result.stdout and "max error 6 ULP (float32)" in result.stdout
+    assert "0.5 x erfc(-x / sqrt(2))" in result.stdout and "max error 1 ULP (float32)" in result.stdout
     data = json.loads(run("show", "gelu", "--json").stdout)
-    assert data["name"] == "gelu" and data["max_ulp"] == {"float32": 6, "float64": 64}
+    assert data["name"] == "gelu" and data["max_ulp"] == {"float32": 1, "float64": 64}
     assert json.loads(run("show", "swish", "--json").stdout)["name"] == "silu"
 
 
