@@ -18,12 +18,6 @@ from ..spec import jitable
 
 
 @jitable
-def nan_or(x, value):
-    """``value``, or ``x`` itself when ``x`` is NaN (NaN-propagating constants)."""
-    return x if x != x else value
-
-
-@jitable
 def sigmoid(x):
     """Logistic from e = exp(-|x|): 1/(1+e) for x >= 0, e/(1+e) below; no overflow, keeps
     subnormal results for very negative x, one exp and no branch. Dtype-generic."""
@@ -168,7 +162,3 @@ def np_softplus(x):
 def np_sech2(x):
     e = np.exp(-2.0 * np.abs(x))
     return 4.0 * e / (1.0 + e) ** 2
-
-
-def np_nan_or(x, value):
-    return np.where(np.isnan(x), x, value)
