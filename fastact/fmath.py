@@ -327,6 +327,33 @@ def _make(K, f2i, i2f):
         return F(value)
 
     @helper
+    def exp_reduce(xc):
+        """(n, p) with e^xc = 2^n * p, |log p| <= ln2/2 (xc already clamped)."""
+        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
+        r = (xc - n * ln2_hi) - n * ln2_lo
+        return n, one + (r + r * r * exp_poly(r))
+
+    @helper
+    def scale2(p, k):
+        """p * 2^k with one rounding: two steps while 2^k may exceed the largest float, one
+        step into the subnormals (2^k written as a subnormal's bits)."""
+        k1 = k >> one_i
+        y = p * i2f((k1 + bias) << shift) * i2f((k - k1 + bias) << shift)
+        e = k + sub_bias
+        sub = p * i2f(one_i << (e if e > zero_i else zero_i))
+        return sub if k < min_normal_exp else y
+
+    @helper
+    def exp_impl(x):
+        xc = x if x > exp_lo else exp_lo
+        xc = xc if xc < exp_hi else exp_hi
+        n, p = exp_reduce(xc)
+        y = scale2(p, Int(n))
+        y = zero if x < exp_zero else y
+        y = inf if x > exp_over else y
+        return x if x != x else y
+
+    @helper
     def exp_scaled(x, extra):
         """e^x * 2^extra (extra a small int >= 0) with one rounding: the scaling happens in
         the exponent bits, so e^x may be far below the smallest normal number."""
@@ -334,37 +361,9 @@ def _make(K, f2i, i2f):
         lo_c = exp_lo - shift_f
         xc = x if x > lo_c else lo_c
         xc = xc if xc < exp_hi else exp_hi
-        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
-        r = (xc - n * ln2_hi) - n * ln2_lo
-        p = one + (r + r * r * exp_poly(r))
-        k = Int(n) + extra
-        k1 = k >> one_i
-        # two steps, so 2^k may exceed the largest float while p * 2^k does not ...
-        y = p * i2f((k1 + bias) << shift) * i2f((k - k1 + bias) << shift)
-        # ... and one step into the subnormals (rounding once): 2^k as a subnormal's bits
-        e = k + sub_bias
-        sub = p * i2f(one_i << (e if e > zero_i else zero_i))
-        y = sub if k < min_normal_exp else y
+        n, p = exp_reduce(xc)
+        y = scale2(p, Int(n) + extra)
         y = zero if x < exp_zero - shift_f else y
-        y = inf if x > exp_over else y
-        return x if x != x else y
-
-    @helper
-    def exp_impl(x):
-        # the same algorithm as exp_scaled without the extra exponent: as exp_scaled(x, 0)
-        # the float32 loops ran twice as slow (measured), so the hot path keeps its own body
-        xc = x if x > exp_lo else exp_lo
-        xc = xc if xc < exp_hi else exp_hi
-        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
-        r = (xc - n * ln2_hi) - n * ln2_lo
-        p = one + (r + r * r * exp_poly(r))
-        k = Int(n)
-        k1 = k >> one_i
-        y = p * i2f((k1 + bias) << shift) * i2f((k - k1 + bias) << shift)
-        e = k + sub_bias
-        sub = p * i2f(one_i << (e if e > zero_i else zero_i))
-        y = sub if k < min_normal_exp else y
-        y = zero if x < exp_zero else y
         y = inf if x > exp_over else y
         return x if x != x else y
 

@@ -24,8 +24,6 @@ from ._common import (
 )
 
 R = reference
-SQRT1_2 = 0.7071067811865476
-INV_SQRT_2PI = 0.3989422804014327
 K0 = 0.7978845608028654  # sqrt(2 / pi)
 K1 = 0.044715
 TAIL = 40.0
