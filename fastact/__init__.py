@@ -44,6 +44,7 @@ __all__ = [
     "SpecError",
     "TargetUnavailableError",
     "UnknownActivationError",
+    "c_api",
     "get",
     "info",
     "jitable",
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _bound: dict[tuple[str, str], Activation] = {}
+_c_apis: dict[str, Any] = {}
 
 
 def names() -> list[str]:
@@ -96,6 +98,19 @@ def info(name: str) -> dict[str, Any]:
         "notes": s.notes,
         "abi": s.abi,
     }
+
+
+def c_api(name: str):
+    """The C entry points of an activation (``numba.cfunc``), keyed like ``"forward_f32"`` or
+    ``"backward_array_f64"``; each has ``.address``, ``.signature`` and ``.ctypes``.
+    See :mod:`fastact.kernels.cabi` for the C signatures."""
+    from .kernels.cabi import CApi
+
+    entry = REGISTRY.entry(name)
+    api = _c_apis.get(entry.qualified_name)
+    if api is None or api.spec is not entry.spec:
+        api = _c_apis[entry.qualified_name] = CApi(entry.spec, entry.qualified_name)
+    return api
 
 
 def register(spec: ActivationSpec, *, replace: bool = False) -> Activation:

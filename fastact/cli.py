@@ -21,6 +21,7 @@ from .errors import (
     FastactError,
     FastactWarning,
     ParameterError,
+    PluginError,
     ShapeMismatchError,
     SpecError,
     UnknownActivationError,
@@ -301,6 +302,103 @@ def plugins(as_json: bool) -> None:
         click.echo(f"conflict: {c}")
     if not REGISTRY.plugins:
         click.echo("(plugins disabled: builtins only)")
+
+
+@main.command("check-plugin")
+@click.argument("target")
+@click.option("--samples", "n", type=click.IntRange(100), default=20_000, show_default=True,
+              help="Sampled inputs per dtype.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check_plugin(target: str, n: int, as_json: bool) -> None:
+    """Check a plugin's activations the way the builtins are checked.
+
+    TARGET is an installed distribution (``fastact-zoo``) or ``MODULE[:ATTR]``
+    (``my_pkg.acts:specs``). Checks: the spec is valid; the kernels compile; forward matches
+    the reference within the stated max ULP; NaN and infinities agree with the reference; the
+    derivative and parameter derivatives match finite differences of the reference. One line
+    per problem; exit code 1 when there is any.
+    """
+    from .checks import check_spec
+    from .plugin_tools import plugin_specs
+
+    try:
+        source, specs, problems = plugin_specs(target)
+    except PluginError as exc:
+        raise CLIError(str(exc), 2) from None
+    results = []
+    for spec in specs:
+        found = check_spec(spec, source=source, n=n)
+        results.append((getattr(spec, "name", "?"), found))
+        problems += found
+    if as_json:
+        echo_json(
+            {
+                "target": source,
+                "activations": [{"name": name, "ok": not found} for name, found in results],
+                "problems": [
+                    {"activation": p.activation, "check": p.check, "message": p.message} for p in problems
+                ],
+            }
+        )
+    else:
+        for name, found in results:
+            if not found:
+                click.echo(f"ok    {source}:{name}")
+        for p in problems:
+            click.echo(f"FAIL  {p}")
+    if not specs and not problems:
+        raise CLIError(f"{source} provides no activations", 1)
+    if problems:
+        raise CLIError(f"{source}: {len(problems)} problem(s) in {len(specs)} activation(s) checked", 1)
+    if not as_json:
+        click.echo(f"{source}: all {len(specs)} activation(s) pass")
+
+
+@main.command("c-header")
+@click.argument("names", nargs=-1)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to FILE, not stdout."
+)
+def c_header(names: tuple[str, ...], output: str | None) -> None:
+    """Write fastact.h: C declarations of the activations' C entry points (fastact.c_api)."""
+    from .kernels.cabi import header
+
+    entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries()
+    text = header(
+        [(e.spec.name if e.source in ("fastact", "runtime") else e.qualified_name, e.spec) for e in entries]
+    )
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise CLIError(f"cannot write {output}: {exc.strerror}", 1) from None
+    click.echo(f"wrote {output} ({len(entries)} activation(s))", err=True)
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("-d", "--directory", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option(
+    "--activation", default="shifted_softplus", show_default=True, help="The example activation's name."
+)
+def new_plugin(name: str, directory: str, activation: str) -> None:
+    """Write a ready-to-install plugin package NAME (pyproject entry point, one activation, a test)."""
+    from pathlib import Path
+
+    from .plugin_tools import new_plugin as write
+
+    try:
+        files = write(name, Path(directory), activation)
+    except PluginError as exc:
+        raise CLIError(str(exc), 2) from None
+    except OSError as exc:
+        raise CLIError(f"cannot write the plugin: {exc}", 1) from None
+    for path in files:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: pip install -e {files[0].parent} && fastact check-plugin {name}")
 
 
 class SizeType(click.ParamType):

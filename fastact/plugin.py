@@ -6,11 +6,40 @@ A plugin declares, in its pyproject.toml::
     my_acts = "my_package.activations:specs"
 
 where ``specs`` is an :class:`ActivationSpec`, an iterable of them, or a callable returning
-either. Scalar helpers called from ``forward``/``derivative`` must be marked :func:`jitable`.
-``ABI_VERSION`` is the record layout this fastact reads; it changes when a field of
-:class:`ActivationSpec` is added, removed or changes meaning.
+either. Scalar functions (``forward``, ``derivative``, ``param_derivatives``) are written in
+the subset of Python Numba compiles; helpers they call must be marked :func:`jitable`. They
+may use the ``math`` module and the vectorizable elementary functions re-exported here
+(``exp``, ``expm1``, ``log``, ``log1p``, ``tanh``, ``erfc``, ``ndtr``, ``npdf``; ``like(x, v)``
+writes a constant in the type of ``x`` for float32-native code). Every target and CLI
+command then works for the plugin's activations with no further code.
+
+``ABI_VERSION`` is the record layout this fastact reads. It changes when a field of
+:class:`ActivationSpec` is removed or changes meaning; a new optional field whose default
+keeps the old behaviour does not change it. A spec declaring another version is refused
+with a message naming the plugin.
+
+:func:`check_spec` runs the checks ``fastact check-plugin`` runs, for a plugin's own tests.
 """
 
+from .checks import Problem, check_spec
+from .fmath import erfc, exp, expm1, like, log, log1p, ndtr, npdf, tanh
 from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
 
-__all__ = ["ABI_VERSION", "ActivationSpec", "Param", "Properties", "jitable"]
+__all__ = [
+    "ABI_VERSION",
+    "ActivationSpec",
+    "Param",
+    "Problem",
+    "Properties",
+    "check_spec",
+    "erfc",
+    "exp",
+    "expm1",
+    "jitable",
+    "like",
+    "log",
+    "log1p",
+    "ndtr",
+    "npdf",
+    "tanh",
+]

@@ -74,6 +74,62 @@ PLUGINS = {
         )
         """,
     ),
+    "fa_dup2_plugin": (
+        "zz-dup-plugin",
+        "fa_dup2_plugin:spec",
+        """
+        from fastact.plugin import ActivationSpec, Param, Properties
+        def other(x, a):
+            return a * x
+        spec = ActivationSpec(
+            name="bent_square", summary="another bent_square", formula="a x", forward=other,
+            derivative=None, reference=lambda x, a: a * x, params=(Param("a", 1.0),),
+            properties=Properties("", True, True, True, False),
+        )
+        """,
+    ),
+    "fa_nocompile_plugin": (
+        "nocompile-plugin",
+        "fa_nocompile_plugin:specs",
+        """
+        import numpy as np
+        from fastact.plugin import ActivationSpec, Properties
+        def needs_python(x):
+            return float(str(x))  # str() of a float is not in Numba's subset
+        def fine(x):
+            return 2.0 * x
+        def two(x):
+            return 2.0 + 0.0 * x
+        specs = [
+            ActivationSpec(
+                name="uncompilable", summary="", formula="", forward=needs_python, derivative=None,
+                reference=lambda x: np.asarray(x, float), properties=Properties("", True, True, True, False),
+            ),
+            ActivationSpec(
+                name="doubled", summary="", formula="2 x", forward=fine, derivative=two,
+                reference=lambda x: 2.0 * np.asarray(x, float),
+                properties=Properties("", True, True, True, False),
+            ),
+        ]
+        """,
+    ),
+    "fa_wrong_plugin": (
+        "wrong-plugin",
+        "fa_wrong_plugin:spec",
+        """
+        import numpy as np
+        from fastact.plugin import ActivationSpec, Properties
+        def cube(x):
+            return x * x * x
+        def cube_d(x):
+            return 2.0 * x * x  # should be 3 x^2
+        spec = ActivationSpec(
+            name="cube", summary="x^3", formula="x^3", forward=cube, derivative=cube_d,
+            reference=lambda x: np.asarray(x, float) ** 3, properties=Properties("", True, True, True, False),
+            max_ulp={"float32": 1, "float64": 1},
+        )
+        """,
+    ),
 }
 
 

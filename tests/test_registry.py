@@ -53,7 +53,9 @@ def test_good_and_broken_plugins(plugins):
     assert registry.entry("relu").builtin
     assert registry.entry("dup-plugin:relu").spec.summary == "not relu"
     assert [str(c) for c in registry.conflicts] == [
-        "'relu' is offered by fastact and dup-plugin; fastact wins (use dup-plugin:relu for the other)"
+        "'relu' is offered by fastact and dup-plugin; fastact wins (use dup-plugin:relu for the other)",
+        "'bent_square' is offered by good-plugin and zz-dup-plugin; good-plugin wins "
+        "(use zz-dup-plugin:bent_square for the other)",
     ]
     # builtins are untouched
     assert "gelu" in registry.names() and "from_the_future" not in registry.names()

@@ -1,0 +1,5 @@
+"""``python -m fastact``: the same CLI as the ``fastact`` command."""
+
+from .cli import main
+
+main()

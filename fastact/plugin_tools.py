@@ -1,0 +1,199 @@
+"""Tools for plugin authors: find a plugin's specs (for ``check-plugin``) and write a new plugin
+package skeleton (``new-plugin``)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+import textwrap
+from pathlib import Path
+
+from .checks import Problem
+from .errors import PluginError
+from .registry import REGISTRY, _as_specs
+
+
+def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
+    """``(source, specs, problems)`` for an installed distribution name or ``module[:attr]``.
+
+    For a distribution, the registry's own loading is used (the real entry points), so its load
+    failures and lost name conflicts come back as problems too. A module is imported and its
+    ``attr`` (default ``specs``) read like an entry point. Raises :class:`PluginError` when
+    ``target`` is neither.
+    """
+    dist = target.strip().lower().replace("_", "-")
+    REGISTRY.names()
+    if dist in REGISTRY.distributions:
+        specs = [e.spec for e in REGISTRY.all_entries() if e.source == dist]
+        problems = [
+            Problem(dist, "load", f"{f.entry_point}: {f.error}")
+            for f in REGISTRY.failures
+            if f.source == dist
+        ]
+        problems += [
+            Problem(f"{dist}:{c.name}", "name", str(c)) for c in REGISTRY.conflicts if c.loser == dist
+        ]
+        return dist, specs, problems
+    module, _, attr = target.strip().partition(":")
+    if not re.fullmatch(r"[A-Za-z_][\w.]*", module):
+        raise _not_found(target)
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module == missing or module.startswith(missing + "."):  # the target itself, not a dependency
+            raise _not_found(target) from None
+        return module, [], [Problem(module, "load", f"failed to import: ModuleNotFoundError: {exc}")]
+    except Exception as exc:
+        return module, [], [Problem(module, "load", f"failed to import: {type(exc).__name__}: {exc}")]
+    attr = attr or "specs"
+    if not hasattr(mod, attr):
+        raise PluginError(f"module {module!r} has no attribute {attr!r}; name the entry point as MODULE:ATTR")
+    try:
+        specs = _as_specs(getattr(mod, attr))
+    except Exception as exc:
+        return module, [], [Problem(module, "load", f"{attr}: {type(exc).__name__}: {exc}")]
+    return module, specs, []
+
+
+def _not_found(target: str) -> PluginError:
+    dists = [d for d in REGISTRY.distributions if d != "fastact"]
+    close = difflib.get_close_matches(target.lower(), dists, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (installed plugins: {', '.join(dists) or 'none'})"
+    return PluginError(f"no installed plugin distribution or importable module named {target!r}{hint}")
+
+
+# ---- new-plugin -----------------------------------------------------------------------------
+
+_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{dist}"
+version = "0.1.0"
+description = "Activations for fastact."
+requires-python = ">=3.10"
+dependencies = ["fastact>={fastact_version}", "numpy"]
+
+[project.optional-dependencies]
+test = ["pytest"]
+
+[project.entry-points."fastact.activations"]
+{package} = "{package}:specs"
+
+[tool.setuptools.packages.find]
+where = ["src"]
+"""
+
+_MODULE = '''\
+"""{dist}: activations for fastact, registered through the ``fastact.activations`` entry point."""
+
+import math
+
+import numpy as np
+
+from fastact.plugin import ActivationSpec, Properties, exp, jitable, log1p
+
+LOG2 = math.log(2.0)
+
+
+@jitable
+def {name}(x):
+    # softplus(x) - log 2, written to stay finite for every x: max(x, 0) + log1p(e^-|x|) - log 2
+    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x))) - LOG2
+
+
+@jitable
+def {name}_grad(x):
+    # sigmoid(x), without overflow
+    e = exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+
+
+def reference(x):
+    x = np.asarray(x, dtype=np.float64)
+    return np.logaddexp(0.0, x) - LOG2
+
+
+def reference_grad(x):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+SPEC = ActivationSpec(
+    name="{name}",
+    summary="softplus(x) - log 2: a smooth ReLU through the origin (SchNet's shifted softplus)",
+    formula="log(1 + e^x) - log 2",
+    derivative_formula="sigmoid(x)",
+    forward={name},
+    derivative={name}_grad,
+    reference=reference,
+    reference_derivative=reference_grad,
+    properties=Properties("(-log 2, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False),
+    max_ulp={{"float32": 1, "float64": 4}},
+    near_zero_eps=2,
+)
+
+
+def specs():
+    """What the entry point returns: this package's activations."""
+    return [SPEC]
+'''
+
+_TEST = """\
+import numpy as np
+
+import fastact
+from fastact.plugin import check_spec
+from {package} import SPEC
+
+
+def test_spec_passes_fastacts_checks():
+    assert check_spec(SPEC, source="{dist}") == []
+
+
+def test_registered_through_the_entry_point():
+    act = fastact.get("{name}")
+    assert act.qualified_name == "{dist}:{name}"
+    np.testing.assert_allclose(act(np.array([0.0, 1.0])), [0.0, np.log1p(np.e) - np.log(2.0)], rtol=1e-12)
+"""
+
+_README = """\
+# {dist}
+
+Activations for [fastact](https://pypi.org/project/fastact/), added by installing this package:
+
+    pip install -e .
+    fastact list                     # shows {name}, source {dist}
+    fastact check-plugin {dist}      # the checks fastact's builtins pass
+    pip install -e '.[test]' && pytest
+"""
+
+
+def new_plugin(dist: str, directory: Path, activation: str = "shifted_softplus") -> list[Path]:
+    """Write a ready-to-install plugin package ``dist`` under ``directory/dist``; return its files."""
+    from . import __version__
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", dist):
+        raise PluginError(f"{dist!r} is not a valid distribution name (letters, digits, '-', '_', '.')")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", activation):
+        raise PluginError(f"activation name {activation!r} is not lower_snake_case")
+    package = re.sub(r"[^a-z0-9_]", "_", dist.lower())
+    root = directory / dist
+    if root.exists():
+        raise PluginError(f"{root} already exists; choose another name or directory")
+    fields = dict(dist=dist, package=package, name=activation, fastact_version=__version__)
+    files = {
+        root / "pyproject.toml": _PYPROJECT,
+        root / "README.md": _README,
+        root / "src" / package / "__init__.py": _MODULE,
+        root / "tests" / f"test_{package}.py": _TEST,
+    }
+    for path, template in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(template).format(**fields))
+    return list(files)
