@@ -64,8 +64,10 @@ def names() -> list[str]:
 def get(name: str, target: str = "cpu", threads: int | None = None) -> Activation:
     """The activation ``name`` (a name, an alias or ``dist:name``) bound to ``target``.
 
-    ``target`` is ``"cpu"`` (one thread) or ``"parallel"`` (``threads`` threads, default
-    ``NUMBA_NUM_THREADS`` or the number of cores).
+    ``target`` is ``"cpu"`` (one thread), ``"parallel"`` (``threads`` threads, default
+    ``NUMBA_NUM_THREADS`` or the number of cores), ``"cuda"`` (an NVIDIA GPU through
+    numba-cuda; raises :class:`TargetUnavailableError` without one) or ``"auto"`` (CUDA for
+    ``__cuda_array_interface__`` arrays, the CPU for host arrays).
     """
     entry = REGISTRY.entry(name)
     key = (entry.qualified_name, target, threads)

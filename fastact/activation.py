@@ -21,7 +21,7 @@ from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavai
 from .registry import Entry
 from .spec import ActivationSpec
 
-TARGETS = ("cpu", "parallel", "cuda")
+TARGETS = ("cpu", "parallel", "cuda", "auto")
 
 #: Below this many elements the parallel target runs on one thread. Measured on 2 cores
 #: (thread dispatch costs ~70 us): two threads win from ~3e4 elements for gelu, ~3e5 for
@@ -57,9 +57,9 @@ class Activation:
         if target not in TARGETS:
             raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
         if target == "cuda":
-            raise TargetUnavailableError(
-                "target 'cuda' is not implemented in this version of fastact yet; use 'cpu' or 'parallel'"
-            )
+            from .kernels import cuda
+
+            cuda.require()
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ParameterError(f"threads must be a positive integer, not {threads!r}")
         self._entry = entry
@@ -115,17 +115,20 @@ class Activation:
 
     # -- evaluation ----------------------------------------------------------------------
 
-    def __call__(self, x: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any):
-        """f(x; params), elementwise."""
+    def __call__(self, x: Any, *params: Any, out: Any = None, rng: Any = None, **kw: Any):
+        """f(x; params), elementwise.
+
+        On the ``cuda`` target (and ``auto`` with device arrays) two more keywords apply:
+        ``stream`` (a Numba CUDA stream to launch and copy on) and ``keep_on_device`` (return
+        a device array for host input instead of copying the result back).
+        """
         return self._apply("forward", x, None, params, kw, out, rng)
 
-    def grad(self, x: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any):
+    def grad(self, x: Any, *params: Any, out: Any = None, rng: Any = None, **kw: Any):
         """f'(x; params), elementwise."""
         return self._apply("grad", x, None, params, kw, out, rng)
 
-    def backward(
-        self, x: Any, grad_out: Any, *params: Any, out: np.ndarray | None = None, rng: Any = None, **kw: Any
-    ):
+    def backward(self, x: Any, grad_out: Any, *params: Any, out: Any = None, rng: Any = None, **kw: Any):
         """grad_out * f'(x; params) in one pass: the vector-Jacobian product of training."""
         return self._apply("backward", x, grad_out, params, kw, out, rng)
 
@@ -153,7 +156,17 @@ class Activation:
 
     def _apply(self, op, x, g, params, kw, out, rng):
         spec = self.spec
+        stream = kw.pop("stream", None) if kw else None
+        keep_on_device = bool(kw.pop("keep_on_device", False)) if kw else False
         values = self.bind(params, kw)
+        if self.target in ("cuda", "auto") and (self.target == "cuda" or _on_device(x, g, out)):
+            if rng is not None:
+                raise ParameterError(f"{spec.name}: rng= is not supported on the cuda target")
+            from .kernels import cuda
+
+            return cuda.apply(spec, self.qualified_name, op, x, g, values, out, stream, keep_on_device)
+        if stream is not None or keep_on_device:
+            raise ParameterError(f"{spec.name}: stream= and keep_on_device= apply to the cuda target only")
         kernel, loop = self._kernels(op)
         if _is_duck_array(x) or _is_duck_array(g):
             # Dask, xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
@@ -211,6 +224,15 @@ class Activation:
         if result_dtype != work_dtype:
             result = result.astype(result_dtype)
         return result
+
+
+def _on_device(*objs: Any) -> bool:
+    """Whether any operand is a CUDA array (``__cuda_array_interface__``)."""
+    if not any(hasattr(o, "__cuda_array_interface__") or type(o).__name__ == "FakeCUDAArray" for o in objs):
+        return False
+    from .kernels.cuda import is_device_array
+
+    return any(o is not None and is_device_array(o) for o in objs)
 
 
 def _run_chunked(loop, flats, params, threads: int) -> None:

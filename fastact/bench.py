@@ -270,7 +270,9 @@ def render(doc: dict[str, Any], show_compile: bool = False) -> str:
     multi_op = len(cfg["ops"]) > 1
     multi_size = len(cfg["sizes"]) > 1
     header = ["activation"] + (["op"] if multi_op else []) + (["size"] if multi_size else [])
+    cuda = cfg["target"] == "cuda"
     header += ["median", "Gelem/s", "GB/s", "x copy"] + [f"vs {b}" for b in cfg["baselines"]]
+    header += ["end-to-end"] if cuda else []
     header += ["compile"] if show_compile else []
     rows = []
     for r in doc["results"]:
@@ -284,6 +286,7 @@ def render(doc: dict[str, Any], show_compile: bool = False) -> str:
             f"{r['ratio_to_copy']:.2f}",
         ]
         row += [_speedup(r["baselines"][b]) for b in cfg["baselines"]]
+        row += [_time(r["end_to_end_s"])] if cuda else []
         row += [_time(r["compile_s"])] if show_compile else []
         rows.append(row)
     lines = table(rows, header, numeric_right=True).splitlines()
@@ -300,6 +303,11 @@ def render(doc: dict[str, Any], show_compile: bool = False) -> str:
         f"numpy {machine['numpy']}, numba {machine['numba']}, torch {machine['torch'] or '-'}, "
         f"numexpr {machine['numexpr'] or '-'}",
     ]
+    if cuda:
+        lines += [
+            f"gpu: {machine.get('gpu', '?')}; median = kernel time from CUDA events, "
+            "copy = device-to-device; end-to-end = host array in and out (two transfers + kernel)"
+        ]
     lines += [f"note: {n}" for n in doc["notes"]]
     return "\n".join(lines)
 

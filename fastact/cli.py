@@ -7,6 +7,7 @@ numbers are written as the strings "nan", "inf" and "-inf" so the JSON stays str
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -479,15 +480,19 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
         )
 
 
-def _baseline_list(ctx, param, value: str) -> list[str]:
+def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
     from .bench import BASELINES
+    from .bench_cuda import BASELINES as CUDA_BASELINES
 
+    if value is None:
+        return None  # the target's default
     if value.strip().lower() in ("", "none"):
         return []
+    known = list(dict.fromkeys([*BASELINES, *CUDA_BASELINES]))
     names = [v.strip().lower() for v in value.split(",") if v.strip()]
     for name in names:
-        if name not in BASELINES:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(BASELINES)} (or 'none')")
+        if name not in known:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(known)} (or 'none')")
     return names
 
 
@@ -502,8 +507,9 @@ def _baseline_list(ctx, param, value: str) -> list[str]:
     "--op", type=click.Choice(["forward", "grad", "backward", "all"]), default="forward", show_default=True
 )
 @click.option(
-    "--baseline", "baselines", default="numpy,torch,numexpr", show_default=True, callback=_baseline_list,
-    help="Comma-separated baselines to time beside fastact, or 'none'.",
+    "--baseline", "baselines", default=None, callback=_baseline_list,
+    help="Comma-separated baselines to time beside fastact, or 'none'. "
+    "[default: numpy,torch,numexpr; with --target cuda: torch,cupy]",
 )  # fmt: skip
 @click.option("--repeat", type=click.IntRange(1, 1000), default=5, show_default=True, help="Timed rounds.")
 @click.option(
@@ -520,7 +526,9 @@ def _baseline_list(ctx, param, value: str) -> list[str]:
 def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_json, output, compare):
     """Time activations beside a memory copy of the same array and NumPy/PyTorch/numexpr.
 
-    With no NAMES every registered activation is measured, forward, float32, 1e7 elements.
+    With no NAMES every registered activation is measured, forward, float32, 1e7 elements
+    (1e8 with --target cuda: kernel time from CUDA events beside a device-to-device copy,
+    plus end-to-end time with the host transfers).
     """
     from . import bench as bench_mod
 
@@ -537,7 +545,15 @@ def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_j
         return
     activations = [get(n, target=target) for n in (names or REGISTRY.names())]
     ops = list(bench_mod.OPS) if op == "all" else [op]
-    sizes = list(sizes) or [10_000_000]
+    sizes = list(sizes) or [100_000_000 if target == "cuda" else 10_000_000]
+    if target == "cuda":
+        from . import bench_cuda
+
+        run = bench_cuda.run
+        baselines = list(bench_cuda.BASELINES) if baselines is None else baselines
+    else:
+        run = functools.partial(bench_mod.run, target=target)
+        baselines = list(bench_mod.BASELINES) if baselines is None else baselines
     tasks = len(activations) * len(ops) * len(sizes)
     with click.progressbar(
         length=tasks, label="fastact bench", file=sys.stderr, show_pos=True,
@@ -548,10 +564,15 @@ def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_j
         def progress(label: str) -> None:
             bar.update(1, label)
 
-        doc = bench_mod.run(
-            activations, dtype=dtype, sizes=sizes, ops=ops, baselines=baselines, repeat=repeat,
-            target=target, progress=progress,
-        )  # fmt: skip
+        doc = run(
+            activations,
+            dtype=dtype,
+            sizes=sizes,
+            ops=ops,
+            baselines=baselines,
+            repeat=repeat,
+            progress=progress,
+        )
     if output:
         with open(output, "w") as f:
             json.dump(jsonable(doc), f, indent=2)

@@ -23,7 +23,10 @@ contraction would silently break) keeps the exponent of erfc's tails exact.
 
 from __future__ import annotations
 
+import functools
 import math
+
+import numpy as np
 
 from .spec import _register_overload
 
@@ -60,11 +63,22 @@ _ERFC_CHEB64 = (
 
 
 # ---- plain-Python fallbacks (also the functions Numba sees and overloads) --------------------
+# They keep the type of a NumPy scalar argument (float32 stays float32), so code run by the
+# CUDA simulator, which calls them from Python, computes in the kernel's dtype.
+
+
+def _typed(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        y = fn(float(x))
+        return type(x)(y) if isinstance(x, np.floating) else y
+
+    return wrapper
 
 
 def like(x, value):
     """``value`` as a constant of the same floating type as ``x``."""
-    return float(value)
+    return type(x)(value) if isinstance(x, np.floating) else float(value)
 
 
 def two_product(a, b):
@@ -73,10 +87,11 @@ def two_product(a, b):
 
     hi = a * b
     if not (math.isfinite(hi) and math.isfinite(a) and math.isfinite(b)):
-        return hi, 0.0
-    return hi, float(Fraction(a) * Fraction(b) - Fraction(hi))
+        return hi, like(hi, 0.0)
+    return hi, like(hi, float(Fraction(float(a)) * Fraction(float(b)) - Fraction(float(hi))))
 
 
+@_typed
 def exp(x):
     """e**x."""
     try:
@@ -85,6 +100,7 @@ def exp(x):
         return math.inf
 
 
+@_typed
 def expm1(x):
     """e**x - 1, accurate near 0."""
     try:
@@ -93,6 +109,7 @@ def expm1(x):
         return math.inf
 
 
+@_typed
 def log(x):
     """Natural logarithm; -inf at 0, NaN below."""
     if x != x or x < 0:
@@ -100,6 +117,7 @@ def log(x):
     return -math.inf if x == 0 else math.log(x)
 
 
+@_typed
 def log1p(x):
     """log(1 + x), accurate near 0; -inf at -1, NaN below."""
     if x != x or x < -1:
@@ -107,26 +125,31 @@ def log1p(x):
     return -math.inf if x == -1 else math.log1p(x)
 
 
+@_typed
 def tanh(x):
     """Hyperbolic tangent."""
     return math.tanh(x)
 
 
+@_typed
 def erfc(x):
     """Complementary error function 1 - erf(x), accurate in both tails."""
     return math.erfc(x)
 
 
+@_typed
 def ndtr(x):
     """Standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, accurate in the lower tail."""
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+@_typed
 def x_ndtr(x):
     """x * Phi(x) (the GELU), with no subnormal intermediate in the lower tail."""
     return x * ndtr(x) if x == x else x
 
 
+@_typed
 def npdf(x):
     """Standard normal density exp(-x^2 / 2) / sqrt(2 pi)."""
     return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
