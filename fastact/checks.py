@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -45,11 +46,13 @@ class Problem:
 
 
 def check_spec(
-    spec: ActivationSpec, *, source: str = "runtime", n: int = 20_000, seed: int = 0
+    spec: ActivationSpec, *, source: str = "runtime", n: int = 20_000, seed: int = 0, cuda: bool = False
 ) -> list[Problem]:
     """Run every check on ``spec`` (see the module docstring); ``[]`` when all pass.
 
     ``source`` names where the spec came from (a distribution) in messages and kernel labels.
+    ``cuda`` also runs the CUDA kernels (on the GPU, or in the simulator when
+    ``NUMBA_ENABLE_CUDASIM=1``) on a small sample and compares them with the CPU target.
     """
     from .activation import Activation
     from .registry import Entry
@@ -101,7 +104,41 @@ def check_spec(
 
     if spec.derivative is not None:
         _finite_differences(problem, act, spec, seed)
+    if cuda:
+        _cuda(problem, act, spec, source, seed)
     return problems
+
+
+def _cuda(problem, act, spec: ActivationSpec, source: str, seed: int) -> None:
+    """The CUDA kernels agree with the CPU target (within twice the stated bound + 1 ULP)."""
+    from .activation import Activation
+    from .errors import CompileError, TargetUnavailableError
+
+    try:
+        gpu = Activation(act._entry, "cuda")
+    except TargetUnavailableError as exc:
+        problem("cuda", str(exc))
+        return
+    for dt in DTYPES:
+        with np.errstate(over="ignore"):
+            x = np.concatenate([np.random.default_rng(seed).uniform(-8, 8, 32), SPECIAL]).astype(dt)
+        g = np.ones_like(x)
+        ops = [("forward", gpu, act)]
+        if spec.derivative is not None:
+            ops += [
+                ("grad", gpu.grad, act.grad),
+                ("backward", partial(_backward, gpu, g), partial(_backward, act, g)),
+            ]
+        for op, on_gpu, on_cpu in ops:
+            try:
+                got = on_gpu(x)
+            except CompileError as exc:
+                problem("cuda", str(exc))
+                return
+            ulps, atol = _bounds(spec, dt, op)
+            _compare(
+                problem, f"cuda {op}", dt, x, got, on_cpu(x).astype(np.float64), (2 * ulps + 1, 2 * atol)
+            )
 
 
 def _bounds(spec: ActivationSpec, dtype: np.dtype, op: str) -> tuple[float, float]:
@@ -157,6 +194,10 @@ def _specials(problem, act, spec, dtype, params) -> None:
 
 def _num(value) -> str:
     return repr(float(value))
+
+
+def _backward(act, g, x):
+    return act.backward(x, g)
 
 
 def fd_points(seed: int = 3, n: int = 400) -> np.ndarray:

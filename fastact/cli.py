@@ -309,8 +309,12 @@ def plugins(as_json: bool) -> None:
 @click.argument("target")
 @click.option("--samples", "n", type=click.IntRange(100), default=20_000, show_default=True,
               help="Sampled inputs per dtype.")  # fmt: skip
+@click.option("--cuda", "cuda", flag_value="device", help="Also check the CUDA kernels on the GPU.")
+@click.option(
+    "--cuda-sim", "cuda", flag_value="sim", help="Also check the CUDA kernels in the CUDA simulator."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check_plugin(target: str, n: int, as_json: bool) -> None:
+def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
     """Check a plugin's activations the way the builtins are checked.
 
     TARGET is an installed distribution (``fastact-zoo``) or ``MODULE[:ATTR]``
@@ -319,6 +323,13 @@ def check_plugin(target: str, n: int, as_json: bool) -> None:
     derivative and parameter derivatives match finite differences of the reference. One line
     per problem; exit code 1 when there is any.
     """
+    if cuda == "sim":
+        import os
+
+        if "numba" in sys.modules and os.environ.get("NUMBA_ENABLE_CUDASIM", "0") in ("", "0"):
+            raise CLIError("--cuda-sim must switch the simulator on before Numba is imported; "
+                           "set NUMBA_ENABLE_CUDASIM=1 instead", 2)  # fmt: skip
+        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
     from .checks import check_spec
     from .plugin_tools import plugin_specs
 
@@ -328,7 +339,7 @@ def check_plugin(target: str, n: int, as_json: bool) -> None:
         raise CLIError(str(exc), 2) from None
     results = []
     for spec in specs:
-        found = check_spec(spec, source=source, n=n)
+        found = check_spec(spec, source=source, n=n, cuda=cuda is not None)
         results.append((getattr(spec, "name", "?"), found))
         problems += found
     if as_json:

@@ -107,6 +107,13 @@ def test_check_plugin_passes(site, dist):
     assert "all" in done.stdout.splitlines()[-1] and "FAIL" not in done.stdout
 
 
+def test_check_plugin_runs_the_cuda_kernels_in_the_simulator(site):
+    pytest.importorskip("numba_cuda")
+    done = fastact(site, "check-plugin", "fastact-zoo", "--samples", "2000", "--cuda-sim")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 9 activation(s) pass" in done.stdout
+
+
 def test_plugins_command_lists_the_distributions(site):
     done = fastact(site, "plugins", "--json")
     dists = {d["name"]: d for d in json.loads(done.stdout)["distributions"]}

@@ -15,8 +15,10 @@ the host, such objects are viewed in place through their data pointer.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -93,6 +95,41 @@ def as_device_array(obj: object):
     )  # fmt: skip
     buffer = (ctypes.c_char * max(span, 1)).from_address(cai["data"][0])
     return np.ndarray(shape, dtype, buffer=buffer, strides=strides)
+
+
+#: ``math`` functions that raise in Python where compiled code returns NaN or infinity
+_RAISING_MATH = ("sin", "cos", "tan", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "pow",
+                 "asin", "acos", "sinh", "cosh", "atanh", "acosh", "fmod")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _simulated_math():
+    """In the simulator the scalar code runs as Python, where ``math.sin(inf)`` raises instead of
+    returning NaN as compiled code does: map those ``math`` functions onto NumPy's for the
+    launch. Does nothing on a real GPU."""
+    if not simulator():
+        yield
+        return
+    saved = {name: getattr(math, name) for name in _RAISING_MATH}
+
+    def numpy_version(name):
+        ufunc = {"pow": np.power, "asin": np.arcsin, "acos": np.arccos, "atanh": np.arctanh,
+                 "acosh": np.arccosh}.get(name) or getattr(np, name)  # fmt: skip
+
+        def call(*args):
+            with np.errstate(all="ignore"):
+                return float(ufunc(*(float(a) for a in args)))
+
+        return call
+
+    with _lock:
+        try:
+            for name in _RAISING_MATH:
+                setattr(math, name, numpy_version(name))
+            yield
+        finally:
+            for name, fn in saved.items():
+                setattr(math, name, fn)
 
 
 _TEMPLATE = """\
@@ -263,7 +300,8 @@ def apply(spec: ActivationSpec, label: str, op: str, x, g, values, out, stream, 
         k = kernel(spec, op, array_params, label)
         blocks, threads = launch_config(n)
         launch = k[blocks, threads] if stream is None else k[blocks, threads, stream]
-        launch(*flat, target, n, *params)
+        with _simulated_math():
+            launch(*flat, target, n, *params)
 
     if out is not None and host_out is None:
         return out  # written in place on the device
