@@ -218,6 +218,14 @@ def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, note
             for k, fn in impls.items():
                 samples[k].append(_sample(fn, number))
     stats = {k: Stats.of(v) for k, v in samples.items()}
+    return result_row(act, op, x, number, compile_s, stats, baselines, status)
+
+
+def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float, stats: dict[str, Stats],
+               baselines: Iterable[str], status: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    """One JSON result: fastact's and the copy's statistics, throughput, ratio to the copy and
+    each baseline's speed-up (or why it is missing). Shared by the CPU and CUDA benchmarks."""
+    size = x.size
     fast = stats["fastact"]
     itemsize = x.dtype.itemsize
     nbytes = size * itemsize * (3 if op == "backward" else 2)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import baselines as bl
 from .activation import Activation
-from .bench import SCHEMA, Stats, machine_info, make_input
+from .bench import SCHEMA, Stats, machine_info, make_input, result_row
 
 BASELINES = ("torch", "cupy")
 
@@ -140,33 +140,8 @@ def _bench_one(cuda, fcuda, act, op, x, g, dx, dg, dout, dcopy, repeat, torch, c
         t = time.perf_counter()
         call(x)
         e2e.append(time.perf_counter() - t)
-    fast = stats["fastact"]
-    nbytes = size * x.itemsize * (3 if op == "backward" else 2)
-    base = {}
-    for kind in ("torch", "cupy"):
-        if kind in stats:
-            s = stats[kind]
-            base[kind] = {**s.__dict__, "speedup": s.median_s / fast.median_s, "status": "ok"}
-        else:
-            base[kind] = {"status": status[kind]}
-    return {
-        "activation": act.name,
-        "source": act.qualified_name.split(":")[0],
-        "op": op,
-        "size": size,
-        "dtype": x.dtype.name,
-        "number": number,
-        "compile_s": compile_s,
-        "fastact": {
-            **fast.__dict__,
-            "elements_per_s": size / fast.median_s,
-            "gb_per_s": nbytes / fast.median_s / 1e9,
-        },
-        "copy": {**stats["copy"].__dict__, "gb_per_s": 2 * size * x.itemsize / stats["copy"].median_s / 1e9},
-        "ratio_to_copy": fast.median_s / stats["copy"].median_s,
-        "end_to_end_s": float(np.median(e2e)),
-        "baselines": base,
-    }
+    row = result_row(act, op, x, number, compile_s, stats, ("torch", "cupy"), status)
+    return {**row, "end_to_end_s": float(np.median(e2e))}
 
 
 def _baseline(kind: str, module, name: str, op: str, x: np.ndarray, g: np.ndarray):
