@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .activation import TARGETS, Activation
+from .axis import AxisActivation, AxisSpec
 from .errors import (
     CompileError,
     DTypeError,
@@ -32,6 +33,8 @@ __all__ = [
     "TARGETS",
     "Activation",
     "ActivationSpec",
+    "AxisActivation",
+    "AxisSpec",
     "CompileError",
     "DTypeError",
     "FastactError",
@@ -56,12 +59,13 @@ _bound: dict[tuple[str, str], Activation] = {}
 _c_apis: dict[str, Any] = {}
 
 
-def names() -> list[str]:
-    """Canonical names of every registered activation (builtins first)."""
-    return REGISTRY.names()
+def names(kind: str | None = None) -> list[str]:
+    """Canonical names of every registered activation (builtins first); ``kind`` is
+    ``"elementwise"`` or ``"axis"`` to list one kind."""
+    return REGISTRY.names(kind)
 
 
-def get(name: str, target: str = "cpu", threads: int | None = None) -> Activation:
+def get(name: str, target: str = "cpu", threads: int | None = None) -> Activation | AxisActivation:
     """The activation ``name`` (a name, an alias or ``dist:name``) bound to ``target``.
 
     ``target`` is ``"cpu"`` (one thread), ``"parallel"`` (``threads`` threads, default
@@ -73,7 +77,8 @@ def get(name: str, target: str = "cpu", threads: int | None = None) -> Activatio
     key = (entry.qualified_name, target, threads)
     act = _bound.get(key)
     if act is None or act.spec is not entry.spec:
-        act = _bound[key] = Activation(entry, target, threads)
+        cls = AxisActivation if entry.spec.kind == "axis" else Activation
+        act = _bound[key] = cls(entry, target, threads)
     return act
 
 
@@ -81,6 +86,15 @@ def info(name: str) -> dict[str, Any]:
     """Everything the registry knows about an activation, as plain data (what `show` prints)."""
     entry = REGISTRY.entry(name)
     s = entry.spec
+    if s.kind == "axis":
+        return {
+            "name": s.name, "qualified_name": entry.qualified_name, "kind": "axis", "source": entry.source,
+            "version": entry.version, "summary": s.summary, "formula": s.formula, "output": s.output,
+            "params": [{"name": p.name, "default": p.default, "bounds": p.interval(), "doc": p.doc}
+                       for p in s.params],
+            "properties": s.properties.as_dict(), "aliases": list(s.aliases), "max_ulp": dict(s.max_ulp),
+            "notes": s.notes, "abi": s.abi,
+        }  # fmt: skip
     return {
         "name": s.name,
         "qualified_name": entry.qualified_name,
@@ -109,6 +123,10 @@ def c_api(name: str):
     from .kernels.cabi import CApi
 
     entry = REGISTRY.entry(name)
+    if entry.spec.kind != "elementwise":
+        raise ParameterError(
+            f"{entry.spec.name} is axis-wise: C entry points exist for elementwise activations only"
+        )
     api = _c_apis.get(entry.qualified_name)
     if api is None or api.spec is not entry.spec:
         api = _c_apis[entry.qualified_name] = CApi(entry.spec, entry.qualified_name)

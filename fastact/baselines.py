@@ -285,8 +285,53 @@ NUMPY_GRAD: dict[str, Baseline] = {
 }
 
 
+# ---- axis-wise (rows of a 2-D array, axis last): the stable expressions, with out= -------------
+
+
+def _np_softmax(x, g, out, tmp, sign=1.0):
+    if sign < 0:
+        np.negative(x, out=tmp)
+        x = tmp
+    m = x.max(axis=-1, keepdims=True)
+    np.subtract(x, m, out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+
+
+def _np_log_softmax(x, g, out, tmp):
+    m = x.max(axis=-1, keepdims=True)
+    np.subtract(x, m, out=out)
+    np.exp(out, out=tmp)
+    out -= np.log(tmp.sum(axis=-1, keepdims=True))
+
+
+def _np_logsumexp(x, g, out, tmp):
+    m = x.max(axis=-1, keepdims=True)
+    np.subtract(x, m, out=tmp)
+    np.exp(tmp, out=tmp)
+    return np.log(tmp.sum(axis=-1)) + m[:, 0]
+
+
+def _np_standardize(x, g, out, tmp):
+    mu = x.mean(axis=-1, keepdims=True)
+    np.subtract(x, mu, out=out)
+    np.multiply(out, out, out=tmp)
+    out /= np.sqrt(tmp.mean(axis=-1, keepdims=True) + 1e-5)
+
+
+NUMPY_AXIS: dict[str, Baseline] = {
+    "softmax": _np_softmax,
+    "softmin": lambda x, g, out, tmp: _np_softmax(x, g, out, tmp, -1.0),
+    "log_softmax": _np_log_softmax,
+    "logsumexp": _np_logsumexp,
+    "standardize": _np_standardize,
+}
+
+
 def numpy_baseline(name: str, op: str) -> Baseline | None:
     """The NumPy expression of ``op`` for builtin ``name``; backward is grad then one multiply."""
+    if name in NUMPY_AXIS:
+        return NUMPY_AXIS[name] if op == "forward" else None
     if op == "forward":
         return NUMPY_FORWARD.get(name)
     grad = NUMPY_GRAD.get(name)
@@ -359,6 +404,19 @@ def torch_baseline(name: str, op: str) -> Baseline | None:
     if torch is None:
         return None
     F = torch.nn.functional
+    axis = {
+        "softmax": lambda x, g, out, tmp: F.softmax(x, -1),
+        "softmin": lambda x, g, out, tmp: F.softmin(x, -1),
+        "log_softmax": lambda x, g, out, tmp: F.log_softmax(x, -1),
+        "logsumexp": lambda x, g, out, tmp: torch.logsumexp(x, -1),
+        "standardize": lambda x, g, out, tmp: F.layer_norm(x, x.shape[-1:], eps=1e-5),
+        "glu": lambda x, g, out, tmp: F.glu(x, -1),
+        "swiglu": lambda x, g, out, tmp: F.silu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+        "geglu": lambda x, g, out, tmp: F.gelu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+        "reglu": lambda x, g, out, tmp: F.relu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+    }
+    if name in axis or name in NUMPY_AXIS:
+        return axis.get(name) if op == "forward" else None
     if op == "forward":
         if name == "exponential":
             return lambda x, g, out, tmp: torch.exp(x, out=out)

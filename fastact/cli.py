@@ -122,7 +122,7 @@ def list_(as_json: bool, no_plugins: bool) -> None:
                 {
                     "name": e.spec.name,
                     "qualified_name": e.qualified_name,
-                    "kind": "elementwise",
+                    "kind": e.spec.kind,
                     "params": {p.name: p.default for p in e.spec.params},
                     "output_range": e.spec.properties.output_range,
                     "source": e.source,
@@ -135,6 +135,7 @@ def list_(as_json: bool, no_plugins: bool) -> None:
         rows = [
             [
                 e.spec.name,
+                e.spec.kind,
                 ", ".join(f"{p.name}={p.default:g}" for p in e.spec.params) or "-",
                 e.spec.properties.output_range,
                 e.source,
@@ -142,7 +143,7 @@ def list_(as_json: bool, no_plugins: bool) -> None:
             ]
             for e in entries
         ]
-        click.echo(table(rows, ["name", "parameters", "output range", "source", "aliases"]))
+        click.echo(table(rows, ["name", "kind", "parameters", "output range", "source", "aliases"]))
         click.echo(f"\n{len(entries)} activations", err=True)
     report_failures()
 
@@ -241,6 +242,8 @@ def eval_(name, values, params, dtype, grad, input_file, as_json) -> None:
         if v.startswith("--"):
             raise CLIError(f"no such option: {v}", 2)
     act = get(name)
+    if grad and act.spec.kind == "axis":
+        raise CLIError(f"{act.name} is axis-wise: its derivative is a Jacobian, so --grad does not apply", 2)
     kw = _parse_params(params)
     x = _parse_values(values, input_file).astype(dtype)
     y = act(x, **kw)
@@ -259,6 +262,10 @@ def eval_(name, values, params, dtype, grad, input_file, as_json) -> None:
         echo_json(data)
         return
     fmt = (lambda v: repr(float(v))) if dtype == "float64" else (lambda v: str(np.float32(v)))
+    if np.size(y) != x.size:  # an axis-wise reduction or gated unit: its own line
+        args, result = (", ".join(fmt(v) for v in np.ravel(a)) for a in (x, y))
+        click.echo(f"{act.name}({args}) = {result}")
+        return
     header = ["x", f"{act.name}(x)"] + ([f"{act.name}'(x)"] if grad else [])
     cols = [x.ravel(), np.ravel(y)] + ([np.ravel(d)] if grad else [])
     rows = [[fmt(c[i]) for c in cols] for i in range(x.size)]
@@ -375,7 +382,12 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
     """Write fastact.h: C declarations of the activations' C entry points (fastact.c_api)."""
     from .kernels.cabi import header
 
-    entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries()
+    entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries("elementwise")
+    for e in entries:
+        if e.spec.kind != "elementwise":
+            raise CLIError(
+                f"{e.spec.name} is axis-wise: C entry points exist for elementwise activations only", 2
+            )
     text = header(
         [(e.spec.name if e.source in ("fastact", "runtime") else e.qualified_name, e.spec) for e in entries]
     )
@@ -460,6 +472,12 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
     ) as bar:  # fmt: skip
         for act in activations:
             for dt in dtypes:
+                if act.spec.kind == "axis":
+                    if not exhaustive:
+                        results += verify_mod.verify_axis(
+                            act, dt, n=n, seed=seed, progress=lambda: bar.update(1)
+                        )
+                    continue
                 results += verify_mod.verify(
                     act, dt, n=n, ops=ops, exhaustive=exhaustive, seed=seed, progress=lambda: bar.update(1)
                 )

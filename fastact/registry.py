@@ -22,6 +22,13 @@ from importlib import metadata
 from .errors import FastactWarning, SpecError, UnknownActivationError
 from .spec import ActivationSpec
 
+
+def _is_spec(obj: object) -> bool:
+    from .axis import AxisSpec
+
+    return isinstance(obj, (ActivationSpec, AxisSpec))
+
+
 GROUP = "fastact.activations"
 BUILTIN_DIST = "fastact"
 RUNTIME = "runtime"
@@ -77,11 +84,11 @@ def plugins_enabled() -> bool:
 
 
 def _as_specs(obj: object) -> list:
-    if isinstance(obj, ActivationSpec):
+    if _is_spec(obj):
         return [obj]
     if callable(obj):
         obj = obj()
-        if isinstance(obj, ActivationSpec):
+        if _is_spec(obj):
             return [obj]
     if isinstance(obj, (str, bytes)) or not isinstance(obj, Iterable):
         raise TypeError(f"returned {type(obj).__name__}, not an ActivationSpec or an iterable of them")
@@ -141,7 +148,7 @@ class Registry:
                 self._fail(dist, label, f"failed to load: {type(exc).__name__}: {exc}")
                 continue
             for spec in specs:
-                if not isinstance(spec, ActivationSpec):
+                if not _is_spec(spec):
                     self._fail(dist, label, f"returned {type(spec).__name__}, not an ActivationSpec")
                     continue
                 self._add(spec, dist, label, version=self.distributions[dist])
@@ -182,14 +189,14 @@ class Registry:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def names(self) -> list[str]:
-        """Canonical names, in registration order (builtins first)."""
-        self._load()
-        return list(self._by_name)
+    def names(self, kind: str | None = None) -> list[str]:
+        """Canonical names, in registration order (builtins first); ``kind`` filters
+        (``"elementwise"`` or ``"axis"``)."""
+        return [e.spec.name for e in self.entries(kind)]
 
-    def entries(self) -> list[Entry]:
+    def entries(self, kind: str | None = None) -> list[Entry]:
         self._load()
-        return list(self._by_name.values())
+        return [e for e in self._by_name.values() if kind is None or e.spec.kind == kind]
 
     def all_entries(self) -> list[Entry]:
         """Every loaded activation, also those shadowed by a conflict (reachable as dist:name)."""
@@ -230,8 +237,8 @@ class Registry:
 
     def register(self, spec: ActivationSpec, *, replace: bool = False) -> ActivationSpec:
         """Add an activation at run time (notebooks, tests); ``replace`` overrides a runtime one."""
-        if not isinstance(spec, ActivationSpec):
-            raise SpecError(f"register() takes an ActivationSpec, not {type(spec).__name__}")
+        if not _is_spec(spec):
+            raise SpecError(f"register() takes an ActivationSpec or AxisSpec, not {type(spec).__name__}")
         spec.validate(source=RUNTIME)
         self._load()
         taken = self._by_name.get(spec.name)

@@ -166,6 +166,8 @@ class ActivationSpec:
     randomize: Callable | None = None
     abi: int = ABI_VERSION
 
+    kind = "elementwise"  # a class attribute, not a field: AxisSpec's is "axis"
+
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)

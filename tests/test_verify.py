@@ -23,8 +23,13 @@ def test_every_builtin_meets_its_bound():
     assert {(r["activation"], r["dtype"], r["op"]) for r in doc["results"]} == {
         (n, d, op) for n in fa.names() for d in ("float32", "float64") for op in ("forward", "grad")
     }
+    axis = set(fa.names("axis"))
     for r in doc["results"]:
-        assert r["ok"] and r["max_ulp"] <= r["bound_ulp"] and r["samples"] > 4000
+        if r["activation"] in axis and r["op"] == "grad":
+            assert r["skipped"]  # a Jacobian: the tests check the backward pass
+            continue
+        assert r["ok"] and r["max_ulp"] <= r["bound_ulp"]
+        assert r["samples"] >= (40 if r["activation"] in axis else 4000)
 
 
 def _wrong_d(x):

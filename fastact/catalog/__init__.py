@@ -4,10 +4,11 @@ exactly like a plugin's (see ``[project.entry-points."fastact.activations"]`` in
 
 from __future__ import annotations
 
+from ..axis import AxisSpec
 from ..spec import ActivationSpec
-from . import gaussian, hyperbolic, logistic, piecewise
+from . import axiswise, gaussian, hyperbolic, logistic, piecewise
 
 
-def builtins() -> list[ActivationSpec]:
-    """Every builtin elementwise activation, in catalog order."""
-    return [*piecewise.SPECS, *logistic.SPECS, *hyperbolic.SPECS, *gaussian.SPECS]
+def builtins() -> list[ActivationSpec | AxisSpec]:
+    """Every builtin activation, elementwise first, in catalog order."""
+    return [*piecewise.SPECS, *logistic.SPECS, *hyperbolic.SPECS, *gaussian.SPECS, *axiswise.SPECS]

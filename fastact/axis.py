@@ -1,0 +1,269 @@
+"""Axis-wise activations (softmax family, standardize, sparsemax, gated units): the record and
+the callable.
+
+``AxisSpec`` lives in the same registry as elementwise specs (``kind == "axis"``). Its
+``forward(x, out, *params)`` and ``backward(x, g, out, *params)`` work on C-contiguous 2-D
+arrays with the axis last, one row per slice; :class:`AxisActivation` moves any axis of any
+ndim there and back, handles dtypes and ``out=``, and on the ``parallel`` target splits the
+rows between threads (the row kernels release the GIL).
+
+``output`` says what happens to the axis: ``"same"`` (softmax), ``"reduce"`` (logsumexp:
+the axis goes, or stays as 1 with ``keepdims=True``) or ``"half"`` (gated units split it into
+a value half and a gate half and return one half's length).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError, ShapeMismatchError, SpecError, TargetUnavailableError
+from .spec import ABI_VERSION, Param, Properties
+
+OUTPUTS = ("same", "reduce", "half")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Rows are split between threads from this many elements on (as the elementwise threshold).
+PARALLEL_MIN_SIZE = 1 << 18
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    """An activation computed along one axis (see the module docstring).
+
+    ``reference(x, axis, *params)`` and ``reference_backward(x, g, axis, *params)`` are NumPy
+    float64 implementations (the oracles); ``max_ulp`` bounds the forward pass per dtype.
+    """
+
+    name: str
+    summary: str
+    formula: str
+    forward: Callable
+    backward: Callable | None
+    reference: Callable
+    properties: Properties
+    reference_backward: Callable | None = None
+    output: str = "same"
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    max_ulp: dict = field(default_factory=dict)
+    near_zero_eps: float = 0.0
+    threaded: bool = True
+    notes: str = ""
+    abi: int = ABI_VERSION
+
+    kind = "axis"
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def defaults(self) -> tuple[float, ...]:
+        return tuple(p.default for p in self.params)
+
+    def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
+        origin = f" from {source}" if source else ""
+
+        def fail(msg: str) -> None:
+            raise SpecError(f"axis-wise activation {self.name!r}{origin}: {msg}")
+
+        if self.abi != ABI_VERSION:
+            fail(f"declares ABI version {self.abi!r}; this fastact reads version {ABI_VERSION}")
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            fail("name is not lower_snake_case")
+        if not callable(self.forward) or not callable(self.reference):
+            fail("forward and reference must be callable")
+        if self.backward is None and require_derivative:
+            fail("backward is required")
+        if self.output not in OUTPUTS:
+            fail(f"output must be one of {OUTPUTS}, not {self.output!r}")
+        for p in self.params:
+            if not isinstance(p, Param) or not p.accepts(p.default):
+                fail(f"parameter {p!r} is invalid or its default is outside its bounds")
+
+
+class AxisActivation:
+    """An axis-wise activation bound to a target: ``act(x, axis=-1, out=None, **params)`` and
+    ``act.backward(x, grad_out, axis=-1)`` (the vector-Jacobian product)."""
+
+    def __init__(self, entry, target: str = "cpu", threads: int | None = None):
+        from .activation import TARGETS, default_threads
+
+        if target not in TARGETS:
+            raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+        if target == "cuda":
+            raise TargetUnavailableError(
+                f"{entry.spec.name} is axis-wise: its CUDA kernels are not written yet; "
+                "use 'cpu' or 'parallel'"
+            )
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ParameterError(f"threads must be a positive integer, not {threads!r}")
+        self._entry = entry
+        self.target = target
+        self.threads = (threads or default_threads()) if target == "parallel" else 1
+
+    @property
+    def spec(self) -> AxisSpec:
+        return self._entry.spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def qualified_name(self) -> str:
+        return self._entry.qualified_name
+
+    @property
+    def reference(self):
+        return self.spec.reference
+
+    def __repr__(self) -> str:
+        threads = f" threads={self.threads}" if self.target == "parallel" else ""
+        return f"<fastact.AxisActivation {self.qualified_name} target={self.target}{threads}>"
+
+    def __reduce__(self):
+        from . import get
+
+        return (get, (self.qualified_name, self.target, self.threads if self.target == "parallel" else None))
+
+    def grad(self, *args: Any, **kw: Any):
+        raise ParameterError(
+            f"{self.name} is axis-wise: its derivative is a Jacobian; use {self.name}.backward(x, grad_out)"
+        )
+
+    def __call__(self, x: Any, *params: Any, axis: int = -1, out: Any = None, keepdims: bool = False, **kw):
+        """The activation of ``x`` along ``axis``."""
+        return self._apply(False, x, None, params, kw, axis, out, keepdims)
+
+    def backward(
+        self,
+        x: Any,
+        grad_out: Any,
+        *params: Any,
+        axis: int = -1,
+        out: Any = None,
+        keepdims: bool = False,
+        **kw: Any,
+    ):
+        """The vector-Jacobian product: d loss / d x given ``grad_out`` = d loss / d output."""
+        if self.spec.backward is None:
+            raise ParameterError(f"{self.name} has no backward pass")
+        return self._apply(True, x, grad_out, params, kw, axis, out, keepdims)
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def bind(self, params: tuple, kw: dict) -> tuple:
+        from .activation import Activation
+
+        return Activation.bind(self, params, kw)  # same rules: positional, keywords, defaults
+
+    def _apply(self, backward, x, g, params, kw, axis, out, keepdims):
+        from .activation import _check_param, _coerce_input
+
+        spec = self.spec
+        values = self.bind(params, kw)
+        arr, work, result_dtype = _coerce_input(x, spec.name)
+        if arr.ndim == 0:
+            raise ShapeMismatchError(f"{spec.name} is axis-wise: the input needs at least one dimension")
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
+        if not -arr.ndim <= axis < arr.ndim:
+            raise ParameterError(f"{spec.name}: axis {axis} is out of bounds for a {arr.ndim}-D input")
+        axis = int(axis) % arr.ndim
+        checked = []
+        for p, v in zip(spec.params, values):
+            value = _check_param(p, v, work, spec.name)
+            if np.ndim(value):
+                raise ParameterError(f"{spec.name}: parameter {p.name!r} must be a scalar")
+            checked.append(value)
+        n = arr.shape[axis]
+        if spec.output == "half" and n % 2:
+            raise ShapeMismatchError(
+                f"{spec.name} splits axis {axis} into two halves, but its length is {n} (odd)"
+            )
+        moved = np.moveaxis(arr, axis, -1)
+        lead = moved.shape[:-1]
+        rows = int(np.prod(lead, dtype=np.int64))
+        x2 = np.ascontiguousarray(moved, dtype=work).reshape(rows, n)
+        out_n = {"same": n, "reduce": None, "half": n // 2}[spec.output]
+        if backward:
+            garr, _, _ = _coerce_input(g, spec.name, what="grad_out")
+            if out_n is None and garr.ndim == arr.ndim and garr.shape[axis] == 1:
+                garr = np.squeeze(garr, axis=axis)  # the keepdims form of a reduction's output
+            expected = lead if out_n is None else self._result_shape(arr.shape, axis, out_n, False)
+            if tuple(garr.shape) != tuple(expected):
+                raise ShapeMismatchError(
+                    f"{spec.name}.backward: grad_out has shape {np.shape(g)}; the forward output has shape "
+                    f"{self._result_shape(arr.shape, axis, out_n, keepdims)}"
+                )
+            gm = garr if out_n is None else np.moveaxis(garr, axis, -1)
+            g2 = np.ascontiguousarray(gm, dtype=work).reshape((rows,) if out_n is None else (rows, out_n))
+            target_rows = (rows, n)
+        else:
+            target_rows = (rows,) if out_n is None else (rows, out_n)
+        direct = None  # the caller's out=, viewed as rows, when the kernels can write into it
+        if out is not None:
+            from .activation import _check_out
+
+            shape = arr.shape if backward else self._result_shape(arr.shape, axis, out_n, keepdims)
+            _check_out(out, shape, work, spec.name)
+            if out.dtype == work:
+                if backward or out_n is not None:
+                    om = np.moveaxis(out, axis, -1)
+                else:
+                    om = np.squeeze(out, axis) if keepdims else out
+                if om.flags.c_contiguous:
+                    direct = om.reshape(target_rows)
+        result2 = direct if direct is not None else np.empty(target_rows, dtype=work)
+        if rows and (n or (out_n is None and not backward)):
+            kernel = spec.backward if backward else spec.forward
+            operands = (x2, g2) if backward else (x2,)
+            self._run(kernel, operands, result2, checked, rows * max(n, 1))
+        if direct is not None:
+            return out
+        # back to the caller's layout
+        if backward or out_n is not None:
+            shaped = np.moveaxis(result2.reshape(lead + (result2.shape[-1],)), -1, axis)
+        else:
+            shaped = result2.reshape(lead)
+            if keepdims:
+                shaped = np.expand_dims(shaped, axis)
+        if out is not None:
+            out[...] = shaped
+            return out
+        return shaped.astype(result_dtype) if result_dtype != work else shaped
+
+    def _result_shape(self, shape, axis, out_n, keepdims):
+        shape = list(shape)
+        if out_n is None:
+            if keepdims:
+                shape[axis] = 1
+            else:
+                del shape[axis]
+        else:
+            shape[axis] = out_n
+        return tuple(shape)
+
+    def _run(self, kernel, operands, result, params, size):
+        from .activation import _pool
+
+        rows = result.shape[0]
+        threads = min(self.threads, rows)
+        if threads <= 1 or size < PARALLEL_MIN_SIZE or not self.spec.threaded:
+            kernel(*operands, result, *params)
+            return
+        step = -(-rows // threads)
+        bounds = [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+        pool = _pool(threads)
+        futures = [
+            pool.submit(kernel, *(o[a:b] for o in operands), result[a:b], *params) for a, b in bounds[1:]
+        ]
+        lo, hi = bounds[0]
+        kernel(*(o[lo:hi] for o in operands), result[lo:hi], *params)
+        for f in futures:
+            f.result()

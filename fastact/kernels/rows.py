@@ -1,0 +1,342 @@
+"""Row kernels for the axis-wise activations: Numba loops over a C-contiguous (rows, n) array.
+
+Every kernel takes the input with the reduction axis last and writes one output row per input
+row; they release the GIL, so the ``parallel`` target splits the rows between threads.
+
+Numerics (float32 and float64 alike):
+
+- max subtraction, with ``x - m`` formed exactly as ``hi + lo`` (Knuth's two-sum) and
+  ``e^(x - m) = e^hi (1 + lo)``: the rounding of ``x - m`` would otherwise cost up to
+  ``|x - m|`` ULP in the small entries (65 ULP in float32 at a spread of 50);
+- the terms are summed in float64; ``log(sum)`` is ``log1p`` of the sum without the leading
+  ``e^0 = 1`` term, so ``logsumexp([0, -40]) = log1p(e^-40)`` to the last bit;
+- the row maximum ignores NaN, which then propagates through the sum to the whole row;
+- a row with +inf entries gets the limit (softmax: the +inf entries share the mass equally;
+  logsumexp: +inf); a row of -inf gives NaN for softmax/log_softmax (as PyTorch) and -inf for
+  logsumexp.
+
+The sums run in a helper compiled with LLVM's ``reassoc`` flag only (summation order is
+free, so it vectorizes; NaN and infinity semantics are unchanged); the two-sum and exp code
+is compiled without any fast-math flag.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .. import fmath as fm
+from ..spec import _activate_jitables
+
+_activate_jitables()  # fmath's overloads must exist before these functions compile
+
+OPTS = {"nogil": True, "error_model": "numpy", "cache": False}
+INF = math.inf
+
+
+@numba.njit(**OPTS)
+def _max(x, sign):
+    """max of sign * x over a row, ignoring NaN (8 independent chains: ~3x one chain)."""
+    n = x.size
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = sign * x[0]
+    i = 0
+    while i + 8 <= n:
+        v = sign * x[i]
+        m0 = v if v > m0 else m0
+        v = sign * x[i + 1]
+        m1 = v if v > m1 else m1
+        v = sign * x[i + 2]
+        m2 = v if v > m2 else m2
+        v = sign * x[i + 3]
+        m3 = v if v > m3 else m3
+        v = sign * x[i + 4]
+        m4 = v if v > m4 else m4
+        v = sign * x[i + 5]
+        m5 = v if v > m5 else m5
+        v = sign * x[i + 6]
+        m6 = v if v > m6 else m6
+        v = sign * x[i + 7]
+        m7 = v if v > m7 else m7
+        i += 8
+    while i < n:
+        v = sign * x[i]
+        m0 = v if v > m0 else m0
+        i += 1
+    a = m0 if m0 > m1 else m1
+    b = m2 if m2 > m3 else m3
+    c = m4 if m4 > m5 else m5
+    d = m6 if m6 > m7 else m7
+    a = a if a > b else b
+    c = c if c > d else d
+    m = a if a > c else c
+    # a NaN in the first position seeds every chain: then the row is NaN anyway
+    return m
+
+
+@numba.njit(fastmath={"reassoc"}, **OPTS)
+def _sum(t):
+    """sum of a row in float64, in any order (vectorized)."""
+    s = 0.0
+    for i in range(t.size):
+        s += numba.float64(t[i])
+    return s
+
+
+@numba.njit(fastmath={"reassoc"}, **OPTS)
+def _dot(a, b):
+    s = 0.0
+    for i in range(a.size):
+        s += numba.float64(a[i]) * numba.float64(b[i])
+    return s
+
+
+@numba.njit(**OPTS)
+def _exp_terms(x, m, sign, t):
+    """t[i] = e^(sign x[i] - m), x - m exact as hi + lo, and 0 where sign x[i] == m (the
+    leading e^0 terms, counted by :func:`_count_max`, stay out of the float sum)."""
+    lim = fm.like(m, -1e4)  # e^-1e4 = 0 in both dtypes
+    for i in range(x.size):
+        v = sign * x[i]
+        at_max = v == m
+        hi = v - m  # two-sum: hi + lo = v - m exactly
+        bb = hi - v
+        lo = (v - (hi - bb)) + (-m - bb)
+        lo = lo if hi > lim else fm.like(lo, 0.0)  # -inf (and NaN) entries have no error term
+        e = fm.exp(hi)
+        e = e + e * lo
+        t[i] = fm.like(e, 0.0) if at_max else e
+
+
+@numba.njit(**OPTS)
+def _count_max(x, m, sign):
+    c = 0
+    for i in range(x.size):
+        c += np.int32(1) if sign * x[i] == m else np.int32(0)
+    return c
+
+
+@numba.njit(**OPTS)
+def _exp_into(x, m, sign, t):
+    """t[i] = e^(sign x[i] - m), x - m exact as hi + lo (softmax's pass: no count, no drop)."""
+    lim = fm.like(m, -1e4)  # e^-1e4 = 0 in both dtypes
+    for i in range(x.size):
+        v = sign * x[i]
+        hi = v - m
+        bb = hi - v
+        lo = (v - (hi - bb)) + (-m - bb)
+        lo = lo if hi > lim else fm.like(lo, 0.0)  # -inf (and NaN) entries have no error term
+        e = fm.exp(hi)
+        t[i] = e + e * lo
+
+
+@numba.njit(**OPTS)
+def _nan_or(x, value):
+    for i in range(x.size):
+        if x[i] != x[i]:
+            return math.nan
+    return value
+
+
+@numba.njit(**OPTS)
+def _inf_row_softmax(x, sign, o, log):
+    """Rows whose max is +inf: the limit puts the mass on the +inf entries equally."""
+    k = 0
+    for i in range(x.size):
+        k += 1 if sign * x[i] == INF else 0
+    bad = _nan_or(x, 0.0)
+    for i in range(x.size):
+        inside = sign * x[i] == INF
+        if log:
+            o[i] = -math.log(k) if inside else -INF
+        else:
+            o[i] = 1.0 / k if inside else 0.0
+        o[i] += bad
+
+
+@numba.njit(**OPTS)
+def softmax(x, out, sign):
+    """out = softmax(sign * x) per row (sign = -1: softmin)."""
+    for r in range(x.shape[0]):
+        xr, o = x[r], out[r]
+        m = _max(xr, sign)
+        if m == INF:
+            _inf_row_softmax(xr, sign, o, False)
+            continue
+        _exp_into(xr, m, sign, o)
+        inv = 1.0 / _sum(o)
+        for i in range(o.size):
+            o[i] = numba.float64(o[i]) * inv
+
+
+@numba.njit(**OPTS)
+def _lse_parts(xr, m, sign, t):
+    """log(sum e^(v - m)) as log1p of the sum without one e^0 term (float64)."""
+    _exp_terms(xr, m, sign, t)
+    rest = _sum(t) + (_count_max(xr, m, sign) - 1)
+    return math.log1p(rest)
+
+
+@numba.njit(**OPTS)
+def log_softmax(x, out, sign):
+    for r in range(x.shape[0]):
+        xr, o = x[r], out[r]
+        m = _max(xr, sign)
+        if m == INF:
+            _inf_row_softmax(xr, sign, o, True)
+            continue
+        ls = _lse_parts(xr, m, sign, o)
+        for i in range(o.size):
+            v = sign * xr[i]
+            hi = v - m
+            bb = hi - v
+            lo = (v - (hi - bb)) + (-m - bb)
+            lo = lo if lo == lo else 0.0
+            o[i] = (numba.float64(hi) - ls) + numba.float64(lo)
+
+
+@numba.njit(**OPTS)
+def logsumexp(x, out, mean, one):
+    """out[r] = log(sum e^x) of row r (log(mean e^x) when ``mean``); ``one`` is 1 in x's dtype."""
+    n = x.shape[1]
+    t = np.empty(n, dtype=x.dtype)
+    for r in range(x.shape[0]):
+        xr = x[r]
+        if n == 0:
+            out[r] = -INF
+            continue
+        m = _max(xr, one)
+        if m == INF or m == -INF:
+            out[r] = _nan_or(xr, m)
+            continue
+        _exp_terms(xr, m, one, t)
+        rest = _sum(t) + (_count_max(xr, m, one) - 1)
+        if mean:  # log(mean) = log1p((1 + rest - n) / n), exact at all-equal rows
+            out[r] = numba.float64(m) + math.log1p((rest - (n - 1)) / n)
+        else:
+            out[r] = numba.float64(m) + math.log1p(rest)
+
+
+@numba.njit(**OPTS)
+def softmax_backward(x, g, out, sign):
+    """out = sign * y (g - <g, y>) with y = softmax(sign x): the vector-Jacobian product."""
+    softmax(x, out, sign)
+    for r in range(x.shape[0]):
+        o, gr = out[r], g[r]
+        dot = _dot(gr, o)
+        for i in range(o.size):
+            o[i] = sign * numba.float64(o[i]) * (numba.float64(gr[i]) - dot)
+
+
+@numba.njit(**OPTS)
+def log_softmax_backward(x, g, out, sign):
+    """out = g - softmax(x) sum(g)."""
+    softmax(x, out, sign)
+    for r in range(x.shape[0]):
+        o, gr = out[r], g[r]
+        gs = _sum(gr)
+        for i in range(o.size):
+            o[i] = numba.float64(gr[i]) - numba.float64(o[i]) * gs
+
+
+@numba.njit(**OPTS)
+def logsumexp_backward(x, g, out, one):
+    """out = g[r] softmax(x[r]) (g holds one value per row); also logmeanexp's."""
+    softmax(x, out, one)
+    for r in range(x.shape[0]):
+        o = out[r]
+        gr = numba.float64(g[r])
+        for i in range(o.size):
+            o[i] = numba.float64(o[i]) * gr
+
+
+@numba.njit(**OPTS)
+def _moments(xr):
+    """(m, c, variance) in float64 with x - mean = (x - m) - c: the corrected two-pass algorithm
+    (Bjorck). x - m is exact where x is close to m (Sterbenz), so c absorbs the rounding of
+    the mean and rows whose spread is tiny next to their mean keep their accuracy."""
+    n = xr.size
+    m = _sum(xr) / n
+    c = 0.0
+    for i in range(n):
+        c += numba.float64(xr[i]) - m
+    c /= n
+    v = 0.0
+    for i in range(n):
+        d = (numba.float64(xr[i]) - m) - c
+        v += d * d
+    return m, c, v / n
+
+
+@numba.njit(**OPTS)
+def standardize(x, out, eps):
+    for r in range(x.shape[0]):
+        xr, o = x[r], out[r]
+        m, c, var = _moments(xr)
+        inv = 1.0 / math.sqrt(var + eps)
+        for i in range(o.size):
+            o[i] = ((numba.float64(xr[i]) - m) - c) * inv
+
+
+@numba.njit(**OPTS)
+def standardize_backward(x, g, out, eps):
+    """(g - mean(g) - y mean(g y)) / sqrt(var + eps)."""
+    n = x.shape[1]
+    for r in range(x.shape[0]):
+        xr, gr, o = x[r], g[r], out[r]
+        m, c, var = _moments(xr)
+        inv = 1.0 / math.sqrt(var + eps)
+        gm = _sum(gr) / n
+        gy = 0.0
+        for i in range(n):
+            gy += numba.float64(gr[i]) * ((numba.float64(xr[i]) - m) - c) * inv
+        gy /= n
+        for i in range(n):
+            y = ((numba.float64(xr[i]) - m) - c) * inv
+            o[i] = (numba.float64(gr[i]) - gm - y * gy) * inv
+
+
+@numba.njit(**OPTS)
+def _sparsemax_tau(xr):
+    """The threshold tau with sum(max(x - tau, 0)) = 1 (sort-based, Martins & Astudillo 2016)."""
+    z = np.sort(xr.astype(np.float64))[::-1]
+    cum = 0.0
+    tau = math.nan
+    for k in range(z.size):
+        cum += z[k]
+        if 1.0 + (k + 1) * z[k] > cum:
+            tau = (cum - 1.0) / (k + 1)
+    return tau
+
+
+@numba.njit(**OPTS)
+def sparsemax(x, out, one):
+    for r in range(x.shape[0]):
+        xr, o = x[r], out[r]
+        m = _max(xr, one)
+        if m == INF:
+            _inf_row_softmax(xr, one, o, False)
+            continue
+        tau = _nan_or(xr, _sparsemax_tau(xr))
+        for i in range(o.size):
+            d = numba.float64(xr[i]) - tau
+            o[i] = 0.0 if d <= 0.0 else d  # NaN stays NaN
+
+
+@numba.njit(**OPTS)
+def sparsemax_backward(x, g, out, one):
+    """On the support S (y > 0): g - mean_S(g); 0 elsewhere."""
+    sparsemax(x, out, one)
+    for r in range(x.shape[0]):
+        o, gr = out[r], g[r]
+        k = 0
+        s = 0.0
+        for i in range(o.size):
+            if o[i] > 0.0:
+                k += 1
+                s += numba.float64(gr[i])
+        mean = s / k if k > 0 else 0.0
+        for i in range(o.size):
+            y = o[i]
+            o[i] = (numba.float64(gr[i]) - mean) if y > 0.0 else (y - y)
