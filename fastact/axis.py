@@ -96,10 +96,14 @@ class AxisActivation:
         if target not in TARGETS:
             raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
         if target == "cuda":
-            raise TargetUnavailableError(
-                f"{entry.spec.name} is axis-wise: its CUDA kernels are not written yet; "
-                "use 'cpu' or 'parallel'"
-            )
+            from .kernels import cuda, cuda_rows
+
+            if entry.source != "fastact" or entry.spec.name not in cuda_rows.SUPPORTED:
+                raise TargetUnavailableError(
+                    f"{entry.spec.name} has no CUDA kernel yet (axis-wise CUDA kernels: "
+                    f"{', '.join(cuda_rows.SUPPORTED)}); use 'cpu' or 'parallel'"
+                )
+            cuda.require()
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ParameterError(f"threads must be a positive integer, not {threads!r}")
         self._entry = entry
@@ -252,6 +256,9 @@ class AxisActivation:
     def _run(self, kernel, operands, result, params, size):
         from .activation import _pool
 
+        if self.target == "cuda":
+            self._run_cuda(operands, result, params)
+            return
         rows = result.shape[0]
         threads = min(self.threads, rows)
         if threads <= 1 or size < PARALLEL_MIN_SIZE or not self.spec.threaded:
@@ -267,3 +274,20 @@ class AxisActivation:
         kernel(*(o[lo:hi] for o in operands), result[lo:hi], *params)
         for f in futures:
             f.result()
+
+    def _run_cuda(self, operands, result, params) -> None:
+        """Copy the rows to the device, run the row-per-block kernel, copy the result back."""
+        from numba import cuda
+
+        from .kernels import cuda_rows
+
+        backward = len(operands) == 2
+        x2 = cuda.to_device(operands[0])
+        g = operands[1] if backward else None
+        if g is not None and g.ndim == 1:
+            g = g.reshape(-1, 1)  # a reduction's grad_out: one value per row
+        g2 = cuda.to_device(np.ascontiguousarray(g)) if g is not None else None
+        shape2 = result.shape if result.ndim == 2 else (result.shape[0], 1)
+        out2 = cuda.device_array(shape2, dtype=result.dtype)
+        cuda_rows.run(self.spec.name, backward, x2, g2, out2, params)
+        result[...] = out2.copy_to_host().reshape(result.shape)

@@ -2,7 +2,7 @@
 gated units (glu, swiglu, geglu, reglu).
 
 Row kernels live in :mod:`fastact.kernels.rows` (imported on first use, so listing compiles
-nothing); the gated units reuse the elementwise kernels on the two halves. References are
+nothing); the gated units fuse the elementwise builtins' scalar code into row kernels. References are
 NumPy in long double where the platform has it (x86: 64-bit mantissa), so they stay oracles
 for the float64 kernels too.
 """
@@ -76,35 +76,20 @@ def _sparsemax_backward(x, g, out):
     _rows().sparsemax_backward(x, g, out, _one(x))
 
 
-@functools.cache
-def _act(name):
-    from .. import get
-
-    return get(name)
-
-
 def _gated(name, on_gate):
-    """Gated unit ``f(a) * b`` (``on_gate``: ``a * f(b)``, GLU) on the halves a | b of the axis."""
+    """Gated unit ``f(a) * b`` (``on_gate``: ``a * f(b)``, GLU) on the halves a | b of the axis,
+    with ``f`` the elementwise builtin ``name`` (fused row kernels from its scalar code)."""
+
+    def kernels():
+        from .. import get
+
+        return _rows().gated(get(name).spec, on_gate)
 
     def forward(x, out):
-        h = x.shape[1] // 2
-        a, b = x[:, :h], x[:, h:]
-        value, gate = (b, a) if on_gate else (a, b)
-        _act(name)(value, out=out)
-        out *= gate
+        kernels()[0](x, out)
 
     def backward(x, g, out):
-        h = x.shape[1] // 2
-        a, b = x[:, :h], x[:, h:]
-        act = _act(name)
-        if on_gate:  # y = a f(b): da = g f(b), db = g a f'(b)
-            act(b, out=out[:, :h])
-            out[:, :h] *= g
-            act.backward(b, g * a, out=out[:, h:])
-        else:  # y = f(a) b: da = g b f'(a), db = g f(a)
-            act.backward(a, g * b, out=out[:, :h])
-            act(a, out=out[:, h:])
-            out[:, h:] *= g
+        kernels()[1](x, g, out)
 
     return forward, backward
 
@@ -276,7 +261,7 @@ def _gated_spec(name, act, on_gate, summary, formula, ulps):
         name=name, summary=summary, formula=formula, forward=fwd, backward=bwd,
         reference=functools.partial(np_gated, name=act, on_gate=on_gate),
         reference_backward=functools.partial(np_gated_backward, name=act, on_gate=on_gate),
-        output="half", threaded=False, max_ulp=ulps, near_zero_eps=4,
+        output="half", max_ulp=ulps, near_zero_eps=4,
         properties=Properties("(-inf, inf)", monotonic=False, smooth=act != "relu", zero_centered=False,
                               saturating=False),
         notes=f"The axis (even length) splits into a | b; the result has half its length ({act} kernels).",

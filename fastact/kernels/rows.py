@@ -340,3 +340,52 @@ def sparsemax_backward(x, g, out, one):
         for i in range(o.size):
             y = o[i]
             o[i] = (numba.float64(gr[i]) - mean) if y > 0.0 else (y - y)
+
+
+# ---- gated units: f(a) * b (or a * f(b)) on the halves a | b of each row ---------------------
+
+_gated_cache: dict = {}
+
+
+def gated(spec, on_gate: bool):
+    """``(forward, backward)`` row kernels of a gated unit built on elementwise ``spec``:
+    forward(x, out) with out of half the row length, backward(x, g, out). The scalar function
+    is evaluated like the elementwise kernels (float64 for float32 unless the spec is
+    float32-native); the product with the other half is formed in the same precision and
+    rounded once."""
+    key = (id(spec), on_gate)
+    hit = _gated_cache.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    from .cpu import jit
+
+    f, df = jit(spec.forward), jit(spec.derivative)
+    wide = not spec.float32_native
+
+    @numba.njit(**OPTS)
+    def forward(x, out):
+        h = x.shape[1] // 2
+        for r in range(x.shape[0]):
+            for i in range(h):
+                a, b = x[r, i], x[r, h + i]
+                if wide:
+                    a, b = numba.float64(a), numba.float64(b)
+                out[r, i] = a * f(b) if on_gate else f(a) * b
+
+    @numba.njit(**OPTS)
+    def backward(x, g, out):
+        h = x.shape[1] // 2
+        for r in range(x.shape[0]):
+            for i in range(h):
+                a, b, gi = x[r, i], x[r, h + i], g[r, i]
+                if wide:
+                    a, b, gi = numba.float64(a), numba.float64(b), numba.float64(gi)
+                if on_gate:  # y = a f(b)
+                    out[r, i] = gi * f(b)
+                    out[r, h + i] = gi * a * df(b)
+                else:  # y = f(a) b
+                    out[r, i] = gi * b * df(a)
+                    out[r, h + i] = gi * f(a)
+
+    _gated_cache[key] = (spec, (forward, backward))
+    return forward, backward
