@@ -321,7 +321,8 @@ SPECS = [
         reference_backward=np_sparsemax_backward, max_ulp={"float32": 2, "float64": 64}, near_zero_eps=16,
         properties=Properties("[0, 1], rows sum to 1", monotonic=True, smooth=False, zero_centered=False,
                               saturating=True, sparse=True),
-        notes="Sort-based, O(n log n) per row. The threshold is a difference of sums: float64 results near "
+        notes="Michelot's projection (no sort; O(n) per step, a few steps from tau >= max - 1). "
+        "The threshold is a difference of sums: float64 results near "
         "the threshold carry its absolute error (the bound is mixed: ULP or 16 eps absolute).",
     ),
     _gated_spec("glu", "sigmoid", True, "Gated linear unit a * sigmoid(b) (PyTorch's F.glu).",
