@@ -77,7 +77,8 @@ def forward(x, out, n, sign, mode):
                 elif mode == LOGSUMEXP:
                     out[r, 0] = m + math.log1p(rest + (count - 1.0))
                 else:
-                    out[r, 0] = m + math.log1p((rest + count - n) / n)
+                    z = (rest + count - n) / n
+                    out[r, 0] = m + (math.log1p(z) if abs(z) < 0.5 else math.log((rest + count) / n))
             continue
         s = rest + count
         ls = math.log1p(rest + (count - 1.0))

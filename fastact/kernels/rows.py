@@ -212,8 +212,9 @@ def logsumexp(x, out, mean, one):
             continue
         _exp_terms(xr, m, one, t)
         rest = _sum(t) + (_count_max(xr, m, one) - 1)
-        if mean:  # log(mean) = log1p((1 + rest - n) / n), exact at all-equal rows
-            out[r] = numba.float64(m) + math.log1p((rest - (n - 1)) / n)
+        if mean:  # log(s / n) with s = 1 + rest: log1p((s - n) / n) near s = n (exact for equal rows)
+            z = (rest - (n - 1)) / n
+            out[r] = numba.float64(m) + (math.log1p(z) if abs(z) < 0.5 else math.log((1.0 + rest) / n))
         else:
             out[r] = numba.float64(m) + math.log1p(rest)
 
