@@ -167,6 +167,12 @@ class Activation:
             return cuda.apply(spec, self.qualified_name, op, x, g, values, out, stream, keep_on_device)
         if stream is not None or keep_on_device:
             raise ParameterError(f"{spec.name}: stream= and keep_on_device= apply to the cuda target only")
+        from .daskarray import is_dask_array
+
+        if is_dask_array(x) or is_dask_array(g):
+            from . import daskarray
+
+            return daskarray.elementwise(self, op, x, g, values, out, rng)
         kernel, loop = self._kernels(op)
         if _is_duck_array(x) or _is_duck_array(g):
             # Dask, xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.

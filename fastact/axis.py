@@ -171,6 +171,17 @@ class AxisActivation:
 
         spec = self.spec
         values = self.bind(params, kw)
+        from .daskarray import is_dask_array
+
+        if is_dask_array(x):
+            import dask.array as da
+
+            from . import daskarray
+
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
+            g = None if g is None else da.asarray(g)
+            return daskarray.axiswise(self, backward, x, g, values, int(axis), out, keepdims)
         arr, work, result_dtype = _coerce_input(x, spec.name)
         if arr.ndim == 0:
             raise ShapeMismatchError(f"{spec.name} is axis-wise: the input needs at least one dimension")

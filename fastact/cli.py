@@ -528,6 +528,15 @@ def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--target", type=click.Choice(["cpu", "parallel", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: a chunked array on a LocalCluster of --workers processes, beside NumPy-in-Dask.",
+)
+@click.option("--workers", default="1,2", show_default=True, help="With --engine dask: worker counts to run.")
+@click.option("--chunk", type=SizeType(), default=10_000_000, show_default=True, help="With --engine dask.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
 @click.option(
     "--size", "sizes", type=SizeType(), multiple=True, help="Elements per array; repeatable.  [default: 1e7]"
@@ -552,7 +561,10 @@ def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
     "--compare", nargs=2, type=click.Path(exists=True, dir_okay=False), metavar="OLD.json NEW.json",
     help="Compare two saved runs instead of measuring.",
 )  # fmt: skip
-def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_json, output, compare):
+def bench(
+    names, target, engine, workers, chunk, dtype, sizes, op, baselines, repeat, show_compile, as_json, output,
+    compare,
+):  # fmt: skip
     """Time activations beside a memory copy of the same array and NumPy/PyTorch/numexpr.
 
     With no NAMES every registered activation is measured, forward, float32, 1e7 elements
@@ -571,6 +583,9 @@ def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_j
             echo_json(rows)
         else:
             click.echo(text)
+        return
+    if engine == "dask":
+        _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output)
         return
     activations = [get(n, target=target) for n in (names or REGISTRY.names())]
     ops = list(bench_mod.OPS) if op == "all" else [op]
@@ -609,6 +624,31 @@ def bench(names, target, dtype, sizes, op, baselines, repeat, show_compile, as_j
         echo_json(doc)
     else:
         click.echo(bench_mod.render(doc, show_compile=show_compile))
+
+
+def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) -> None:
+    try:
+        import dask.array  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise CLIError("--engine dask needs dask and distributed: pip install 'fastact[dask]'", 1) from None
+    from . import bench_dask
+
+    try:
+        counts = [int(w) for w in workers.split(",") if w.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise CLIError(f"--workers takes positive worker counts like 1,2, not {workers!r}", 2)
+    acts = [get(n) for n in (names or ["relu", "gelu", "silu"])]
+    if any(a.spec.kind != "elementwise" for a in acts):
+        raise CLIError("--engine dask measures elementwise activations", 2)
+    doc = bench_dask.run(acts, dtype=dtype, size=(list(sizes) or [1_000_000_000])[0], chunk=chunk,
+                         workers=counts, repeat=min(repeat, 3) if repeat == 5 else repeat)  # fmt: skip
+    if output:
+        with open(output, "w") as f:
+            json.dump(jsonable(doc), f, indent=2)
+    click.echo(json.dumps(jsonable(doc), indent=2) if as_json else bench_dask.render(doc))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,3 +19,16 @@ def test_axis_bounds_table_matches_the_registry():
         s = fa.get(name).spec
         row = f"| {name} | {s.max_ulp['float32']:g} | {s.max_ulp['float64']:g} | {s.near_zero_eps:g} |"
         assert row in README, row
+
+
+def test_dask_and_xarray_examples_run():
+    import pytest
+
+    pytest.importorskip("dask.array")
+    pytest.importorskip("xarray")
+    section = README[README.index("## Dask and xarray") : README.index("## Plugins")]
+    namespace: dict = {}
+    for code in re.findall(r"```python\n(.*?)```", section, flags=re.S):
+        code = code.replace("(100_000, 1024), chunks=(10_000, 1024)", "(1_000, 64), chunks=(100, 64)")
+        code = code.replace("x.rechunk((10_000, 256))", "x.rechunk((100, 16))")
+        exec(compile("import numpy as np\n" + code, "README dask", "exec"), namespace)

@@ -1,0 +1,193 @@
+"""fastact on Dask arrays: lazy graphs whose tasks call the same kernels, chunk by chunk.
+
+Elementwise activations (forward, grad, backward) become one ``dask.array.elemwise`` layer:
+same chunks, NumPy broadcasting of parameters across chunks, nothing computed until asked.
+The tasks name the activation (``dist:name``), not the compiled ufunc, so graphs pickle to
+``dask.distributed`` workers, where the kernel is compiled once per process or loaded from
+the on-disk cache. Activations registered at run time exist only in the process that
+registered them: on a distributed cluster register them through an entry point instead.
+
+Axis-wise activations run per block when the axis is a single chunk. Along a chunked axis
+the softmax family (softmax, softmin, log_softmax, logsumexp, logmeanexp) is computed in two
+passes: per-block logsumexp, combined by logsumexp across the blocks, then
+``exp(x - lse)`` block by block (``x - lse`` formed in float64). Other axis-wise activations
+ask for a rechunk in one line.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError, ShapeMismatchError
+
+TWO_PASS = {"softmax": 1.0, "softmin": -1.0, "log_softmax": 1.0, "logsumexp": 1.0, "logmeanexp": 1.0}
+
+
+def is_dask_array(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "chunks") and hasattr(x, "dask")
+
+
+def _result_dtype(*dtypes) -> np.dtype:
+    out = []
+    for dt in dtypes:
+        dt = np.dtype(dt)
+        if dt.kind in "biu":
+            dt = np.dtype(np.float64)
+        elif dt.kind != "f":
+            from .errors import DTypeError
+
+            raise DTypeError(f"dtype {dt} is not supported; expected float32 or float64")
+        out.append(dt)
+    return np.result_type(*out)
+
+
+def _get(key: str, target: str):
+    from . import get
+
+    return get(key, target=target if target != "cuda" else "cpu")
+
+
+def _elementwise_block(*arrays, key: str, kind: str, target: str):
+    act = _get(key, target)
+    if kind == "forward":
+        return act(*arrays)
+    if kind == "grad":
+        return act.grad(*arrays)
+    return act.backward(*arrays)
+
+
+def elementwise(act, op: str, x, g, values: tuple, out, rng):
+    """The lazy ``op`` of elementwise ``act`` on Dask arrays (x and/or g)."""
+    import dask.array as da
+
+    from .activation import _check_param
+
+    spec = act.spec
+    if out is not None:
+        raise ParameterError(
+            f"{spec.name}: out= is not supported for Dask arrays (they are lazy); use .store()"
+        )
+    if rng is not None:
+        raise ParameterError(f"{spec.name}: rng= is not supported for Dask arrays")
+    dtypes = [x.dtype] + ([g.dtype] if g is not None else [])
+    result = _result_dtype(*dtypes)
+    work = np.dtype(np.float32) if result == np.float16 else result
+    checked = [_check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
+    if spec.check_params is not None and all(np.ndim(v) == 0 for v in checked):
+        message = spec.check_params(*(float(v) for v in checked))
+        if message:
+            raise ParameterError(f"{spec.name}: {message}")
+    args = [x, *([g] if g is not None else []), *checked]
+    block = functools.partial(_elementwise_block, key=act.qualified_name, kind=op, target=act.target)
+    return da.core.elemwise(block, *args, dtype=result, name=f"fastact-{spec.name}-{op}-" + _token(args))
+
+
+def _token(args) -> str:
+    from dask.base import tokenize
+
+    return tokenize(*args)
+
+
+# ---- axis-wise ---------------------------------------------------------------------------------
+
+
+def _axis_block(*arrays, key: str, target: str, backward: bool, axis: int, keepdims: bool, params: tuple):
+    act = _get(key, target)
+    if backward:
+        return act.backward(arrays[0], arrays[1], *params, axis=axis)
+    return act(arrays[0], *params, axis=axis, keepdims=keepdims)
+
+
+def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims: bool):
+    """The lazy forward or backward of axis-wise ``act`` on a Dask array."""
+    import dask.array as da
+
+    spec = act.spec
+    if out is not None:
+        raise ParameterError(
+            f"{spec.name}: out= is not supported for Dask arrays (they are lazy); use .store()"
+        )
+    if not -x.ndim <= axis < x.ndim:
+        raise ParameterError(f"{spec.name}: axis {axis} is out of bounds for a {x.ndim}-D input")
+    axis %= x.ndim
+    n = x.shape[axis]
+    if spec.output == "half" and n % 2:
+        raise ShapeMismatchError(
+            f"{spec.name} splits axis {axis} into two halves, but its length is {n} (odd)"
+        )
+    dtype = _result_dtype(x.dtype)
+    kw = dict(key=act.qualified_name, target=act.target, axis=axis, keepdims=keepdims, params=tuple(values))
+    if len(x.chunks[axis]) > 1:
+        if spec.name not in TWO_PASS or act.qualified_name.split(":")[0] != "fastact":
+            raise ShapeMismatchError(
+                f"{spec.name} along axis {axis}, which Dask splits into {len(x.chunks[axis])} chunks: "
+                f"rechunk it into one first, x.rechunk({{{axis}: -1}})"
+            )
+        return _two_pass(spec.name, backward, x, g, axis, keepdims, dtype)
+    if backward:
+        if spec.output == "reduce" and g.ndim < x.ndim:
+            g = da.expand_dims(g, axis)
+        g = g.rechunk(tuple(c if i != axis else -1 for i, c in enumerate(x.chunks)))
+        return da.map_blocks(_axis_block, x, g, dtype=dtype, chunks=x.chunks, backward=True, **kw)
+    if spec.output == "same":
+        return da.map_blocks(_axis_block, x, dtype=dtype, chunks=x.chunks, backward=False, **kw)
+    if spec.output == "half":
+        chunks = tuple(c if i != axis else (n // 2,) for i, c in enumerate(x.chunks))
+        return da.map_blocks(_axis_block, x, dtype=dtype, chunks=chunks, backward=False, **kw)
+    if keepdims:
+        chunks = tuple(c if i != axis else (1,) for i, c in enumerate(x.chunks))
+        return da.map_blocks(_axis_block, x, dtype=dtype, chunks=chunks, backward=False, **kw)
+    return da.map_blocks(_axis_block, x, dtype=dtype, drop_axis=axis, backward=False, **kw)
+
+
+def _lse_blocks(x, axis, sign):
+    """log-sum-exp of sign * x along a chunked axis: per block, then across the blocks."""
+    import dask.array as da
+
+    def block(xb):
+        from . import logsumexp
+
+        return logsumexp(sign * xb, axis=axis, keepdims=True)
+
+    chunks = tuple(c if i != axis else (1,) * len(c) for i, c in enumerate(x.chunks))
+    partial = da.map_blocks(block, x, dtype=x.dtype, chunks=chunks).rechunk({axis: -1})
+    return da.map_blocks(block_total, partial, dtype=x.dtype, chunks=tuple(
+        c if i != axis else (1,) for i, c in enumerate(partial.chunks)), axis=axis)  # fmt: skip
+
+
+def block_total(pb, axis):
+    from . import logsumexp
+
+    return logsumexp(pb, axis=axis, keepdims=True)
+
+
+def _exp_shift(xb, lb, sign, log):
+    d = sign * xb.astype(np.float64) - lb.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        return (d if log else np.exp(d)).astype(xb.dtype)
+
+
+def _two_pass(name, backward, x, g, axis, keepdims, dtype):
+    import dask.array as da
+
+    x = x.astype(dtype) if x.dtype != dtype else x
+    sign = TWO_PASS[name]
+    lse = _lse_blocks(x, axis, sign)
+    if name in ("logsumexp", "logmeanexp") and not backward:
+        if name == "logmeanexp":
+            lse = (lse.astype(np.float64) - np.log(x.shape[axis])).astype(dtype)
+        return lse if keepdims else da.squeeze(lse, axis)
+    y = da.map_blocks(_exp_shift, x, lse, sign, False, dtype=dtype)
+    if not backward:
+        if name == "log_softmax":
+            return da.map_blocks(_exp_shift, x, lse, sign, True, dtype=dtype)
+        return y
+    if name in ("logsumexp", "logmeanexp"):
+        gk = g if g.ndim == x.ndim else da.expand_dims(g, axis)
+        return (gk * y).astype(dtype)
+    if name == "log_softmax":
+        return (g - y * g.sum(axis=axis, keepdims=True)).astype(dtype)
+    return (sign * y * (g - (g * y).sum(axis=axis, keepdims=True))).astype(dtype)
