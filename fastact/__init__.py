@@ -48,6 +48,7 @@ __all__ = [
     "TargetUnavailableError",
     "UnknownActivationError",
     "c_api",
+    "compose",
     "get",
     "info",
     "jitable",
@@ -73,7 +74,7 @@ def get(name: str, target: str = "cpu", threads: int | None = None) -> Activatio
     numba-cuda; raises :class:`TargetUnavailableError` without one) or ``"auto"`` (CUDA for
     ``__cuda_array_interface__`` arrays, the CPU for host arrays).
     """
-    entry = REGISTRY.entry(name)
+    entry = _entry(name)
     key = (entry.qualified_name, target, threads)
     act = _bound.get(key)
     if act is None or act.spec is not entry.spec:
@@ -82,9 +83,30 @@ def get(name: str, target: str = "cpu", threads: int | None = None) -> Activatio
     return act
 
 
+def _entry(name: str):
+    """A registry entry, or one built on the fly for a composition like ``"x*tanh.softplus"``."""
+    from .composition import from_expression, is_expression
+    from .registry import Entry
+
+    if is_expression(name):
+        spec = from_expression(name)
+        return Entry(spec, "compose")
+    return REGISTRY.entry(name)
+
+
+def compose(*names: str, times_x: bool = False, name: str | None = None) -> Activation:
+    """One fused activation computing names[0](names[1](...(x))), times x with ``times_x``
+    (``compose("tanh", "softplus", times_x=True)`` is mish), with its chain-rule derivative.
+    ``fastact.register(fa.compose(...).spec)`` adds it to the registry under ``name``."""
+    from .composition import compose as build
+    from .registry import Entry
+
+    return Activation(Entry(build(*names, times_x=times_x, name=name), "compose"))
+
+
 def info(name: str) -> dict[str, Any]:
     """Everything the registry knows about an activation, as plain data (what `show` prints)."""
-    entry = REGISTRY.entry(name)
+    entry = _entry(name)
     s = entry.spec
     if s.kind == "axis":
         return {

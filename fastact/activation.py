@@ -132,6 +132,31 @@ class Activation:
         """grad_out * f'(x; params) in one pass: the vector-Jacobian product of training."""
         return self._apply("backward", x, grad_out, params, kw, out, rng)
 
+    def param_grad(self, x: Any, grad_out: Any, *params: Any, **kw: Any) -> dict[str, np.ndarray]:
+        """d loss / d parameter for every learnable parameter, given d loss / d output.
+
+        ``sum(grad_out * df/dp)`` reduced to the parameter's own shape: a scalar parameter
+        gets a scalar, a per-channel one (``w[:, None, None]`` for an (N, C, H, W) batch) gets
+        one value per channel, as autograd would. Parameters without a derivative in the spec
+        are left out. Computed in float64, returned in the input's float type.
+        """
+        spec = self.spec
+        values = self.bind(params, kw)
+        arr, work, _ = _coerce_input(x, spec.name)
+        garr, _, _ = _coerce_input(grad_out, spec.name, what="grad_out")
+        checked = [_check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
+        shape = _broadcast_shape([arr, garr, *checked], spec.name)
+        wide = [np.asarray(v, dtype=np.float64) for v in checked]
+        result = {}
+        for p, value in zip(spec.params, checked):
+            if p.name not in spec.param_derivatives:
+                continue
+            kernel = _param_kernel(spec, p.name)
+            with np.errstate(all="ignore"):
+                full = kernel(arr.astype(np.float64), garr.astype(np.float64), *wide)
+            result[p.name] = _unbroadcast(np.broadcast_to(full, shape), np.shape(value)).astype(work)
+        return result
+
     def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
         """Resolve positional and keyword parameters against the spec, filling defaults."""
         spec = self.spec
@@ -230,6 +255,37 @@ class Activation:
         if result_dtype != work_dtype:
             result = result.astype(result_dtype)
         return result
+
+
+_param_kernels: dict[tuple[int, str], tuple[ActivationSpec, Any]] = {}
+
+
+def _param_kernel(spec: ActivationSpec, name: str):
+    """A float64 ufunc g * d f / d ``name`` (x, g, *params), compiled once per spec."""
+    hit = _param_kernels.get((id(spec), name))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    import numba
+
+    from .kernels.cpu import jit
+
+    ps = ", ".join(f"p{i}" for i in range(len(spec.params)))
+    namespace = {"_d": jit(spec.param_derivatives[name])}
+    exec(f"def dp(x, g, {ps}):\n    return g * _d(x, {ps})\n", namespace)
+    sig = f"float64({', '.join(['float64'] * (2 + len(spec.params)))})"
+    kernel = numba.vectorize([sig])(namespace["dp"])
+    _param_kernels[(id(spec), name)] = (spec, kernel)
+    return kernel
+
+
+def _unbroadcast(full: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``full`` down to ``shape`` (the reverse of broadcasting a parameter)."""
+    extra = full.ndim - len(shape)
+    out = full.sum(axis=tuple(range(extra))) if extra > 0 else full
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and out.shape[i] != 1)
+    if axes:
+        out = out.sum(axis=axes, keepdims=True)
+    return np.asarray(out).reshape(shape)
 
 
 def _on_device(*objs: Any) -> bool:

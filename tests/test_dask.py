@@ -88,6 +88,13 @@ def test_softmax_family_along_a_chunked_axis(name):
     )
 
 
+def test_activation_objects_pickle_by_name():
+    import pickle
+
+    for act in (fa.gelu, fa.softmax, fa.get("silu", target="parallel", threads=2)):
+        assert pickle.loads(pickle.dumps(act)) is act
+
+
 def test_other_axis_wise_need_a_single_chunk():
     x, dx = chunked((12, 40), chunks=(5, 9))
     with pytest.raises(fa.ShapeMismatchError, match=r"rechunk it into one first, x.rechunk\(\{1: -1\}\)"):
