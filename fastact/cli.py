@@ -425,6 +425,96 @@ def new_plugin(name: str, directory: str, activation: str) -> None:
     click.echo(f"next: pip install -e {files[0].parent} && fastact check-plugin {name}")
 
 
+@main.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write a PNG (needs matplotlib).")
+@click.option(
+    "--range", "xrange", nargs=2, type=float, default=(-5.0, 5.0), show_default=True, metavar="LO HI"
+)
+@click.option("--grad", is_flag=True, help="Also plot the derivatives (side by side in the PNG).")
+def plot(names: tuple[str, ...], output: str | None, xrange: tuple[float, float], grad: bool) -> None:
+    """Plot activations (names or compositions like x*tanh.softplus) and their derivatives.
+
+    With -o a PNG via matplotlib (the `plot` extra); without it a sketch in the terminal.
+    """
+    from . import plot as plot_mod
+
+    lo, hi = xrange
+    if not lo < hi:
+        raise CLIError(f"--range needs LO < HI, not {lo:g} {hi:g}", 2)
+    for name in names:
+        get(name)  # unknown names: one line, exit 2
+    try:
+        if output is None:
+            click.echo(plot_mod.sketch(names, lo, hi, grad))
+            return
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("fastact plot -o needs matplotlib: pip install 'fastact[plot]' "
+                           "(without -o it draws in the terminal)", 1) from None  # fmt: skip
+        plot_mod.figure(names, lo, hi, grad, output)
+    except ValueError as exc:
+        raise CLIError(str(exc), 2) from None
+    except OSError as exc:
+        raise CLIError(f"cannot write {output}: {exc.strerror or exc}", 1) from None
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--dataset", type=click.Choice(["digits", "spirals"]), default="digits", show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 10_000), default=30, show_default=True)
+@click.option("--hidden", default="64,64", show_default=True, help="Hidden layer widths.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=3e-3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with per-epoch history).")
+@click.option(
+    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Write loss/accuracy curves (PNG)."
+)
+def compare(names, dataset, epochs, hidden, seed, lr, as_json, plot_path):
+    """Train the same MLP once per activation and compare accuracy, losses, dead units, gradients.
+
+    Default activations: relu, leaky_relu, elu, gelu, silu, mish, tanh, sigmoid, prelu (learnable).
+    Deterministic for a seed.
+    """
+    from . import compare as cmp
+
+    try:
+        widths = [int(w) for w in hidden.split(",") if w.strip()]
+    except ValueError:
+        widths = []
+    if not widths or min(widths) < 1:
+        raise CLIError(f"--hidden takes positive layer widths like 64,64, not {hidden!r}", 2)
+    names = list(names) or cmp.DEFAULT
+    acts = [get(n) for n in names]  # unknown names: one line, exit 2
+    if any(a.spec.kind != "elementwise" for a in acts):
+        raise CLIError("compare takes elementwise activations", 2)
+    if plot_path:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError("--plot needs matplotlib: pip install 'fastact[plot]'", 1) from None
+    try:
+        data = cmp.load(dataset, seed)
+    except ImportError as exc:
+        raise CLIError(str(exc), 1) from None
+    results = []
+    with click.progressbar(length=len(names) * epochs, label=f"fastact compare ({dataset})", file=sys.stderr,
+                           hidden=as_json or not sys.stderr.isatty()) as bar:  # fmt: skip
+        for name in names:
+            results.append(cmp.train(name, dataset, data, hidden=widths, epochs=epochs, seed=seed, lr=lr,
+                                     tick=lambda: bar.update(1)))  # fmt: skip
+    config = {"dataset": dataset, "epochs": epochs, "hidden": widths, "seed": seed, "lr": lr, "batch": 64}
+    doc = {"config": config, "results": results}
+    if plot_path:
+        cmp.plot_losses(doc, plot_path)
+    if as_json:
+        echo_json(doc)
+    else:
+        click.echo(cmp.render(doc))
+
+
 class SizeType(click.ParamType):
     """A positive element count: 1e7, 10000000 or 10_000_000."""
 
