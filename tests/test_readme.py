@@ -32,3 +32,24 @@ def test_dask_and_xarray_examples_run():
         code = code.replace("(100_000, 1024), chunks=(10_000, 1024)", "(1_000, 64), chunks=(100, 64)")
         code = code.replace("x.rechunk((10_000, 256))", "x.rechunk((100, 16))")
         exec(compile("import numpy as np\n" + code, "README dask", "exec"), namespace)
+
+
+def test_compose_example_runs():
+    import fastact as fa
+
+    tour = README[README.index("## A tour") :]
+    section = README[README.index("## Composing, learning parameters") :]
+    namespace: dict = {}
+    exec(
+        compile(re.search(r"```python\n(.*?)```", tour, flags=re.S).group(1), "README tour", "exec"),
+        namespace,
+    )
+    try:
+        exec(
+            compile(re.search(r"```python\n(.*?)```", section, flags=re.S).group(1), "README", "exec"),
+            namespace,
+        )
+        assert namespace["grads"]["weight"].shape == (3, 1, 1)
+        assert fa.get("squash").qualified_name == "runtime:squash"
+    finally:
+        fa.REGISTRY.unregister("squash")
