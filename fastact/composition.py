@@ -47,7 +47,6 @@ def from_expression(expr: str) -> ActivationSpec:
 def compose(*names: str, times_x: bool = False, name: str | None = None) -> ActivationSpec:
     """The spec of names[0](names[1](...(x))) (times x with ``times_x``), one fused kernel."""
     from . import REGISTRY
-    from .kernels.cpu import jit
 
     if not names:
         raise ParameterError("compose() needs at least one activation")
@@ -89,8 +88,10 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
 
     namespace: dict = {"_fm": fmath}
     for i, s in enumerate(specs):
-        namespace[f"_f{i}"] = jit(s.forward)
-        namespace[f"_d{i}"] = jit(s.derivative)
+        # the components' scalar functions, registered as jitable (target-generic overloads), so
+        # the composition compiles for the CPU and as a CUDA device function alike
+        namespace[f"_f{i}"] = _jitable(s.forward)
+        namespace[f"_d{i}"] = _jitable(s.derivative)
     exec(compile("\n".join(lines), f"<fastact composition {name}>", "exec"), namespace)
     forward, derivative = namespace["forward"], namespace["derivative"]
 
@@ -123,6 +124,23 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
         float32_native=all(s.float32_native for s in specs),
         notes=f"Built by fastact.compose from {expr}; no accuracy bound is stated for compositions.",
     )  # fmt: skip
+
+
+_registered: set = set()
+
+
+def _jitable(fn):
+    """``fn`` registered once with Numba's ``register_jitable`` (dispatchers pass through)."""
+    from .kernels.cpu import jit
+    from .spec import jitable
+
+    if hasattr(fn, "py_func"):  # already a Numba dispatcher
+        return fn
+    if fn not in _registered:
+        jit(fn)  # activates the pending jitables (fastact's helpers) first
+        jitable(fn)
+        _registered.add(fn)
+    return fn
 
 
 def _ref_d(spec):

@@ -161,3 +161,10 @@ def test_bench_cuda_runs_and_reports_the_copy_ratio():
     assert len(doc["results"]) == 6 and doc["machine"]["simulator"] is True
     for r in doc["results"]:
         assert r["ratio_to_copy"] > 0 and r["end_to_end_s"] > 0 and r["fastact"]["gb_per_s"] > 0
+
+
+def test_compositions_get_the_cuda_target():
+    x = np.linspace(-4, 4, 33)
+    gpu = fa.get("x*tanh.softplus", target="cuda")
+    np.testing.assert_allclose(gpu(x), fa.mish(x), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(gpu.grad(x), fa.mish.grad(x), rtol=1e-12, atol=1e-15)
