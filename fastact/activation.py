@@ -45,32 +45,29 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _pools[threads]
 
 
-class Activation:
-    """An activation bound to a target; see the module docstring for the call semantics.
-
-    ``target="parallel"`` splits contiguous arrays of at least :data:`PARALLEL_MIN_SIZE`
-    elements into one chunk per thread (``threads``, default :func:`default_threads`) and runs
-    the GIL-free kernel loop on each; results are bitwise those of the ``cpu`` target.
-    """
+class Bound:
+    """What every activation bound to a target shares: the registry entry, the target and
+    thread count (validated), the descriptive properties, ``repr`` and pickling by name."""
 
     def __init__(self, entry: Entry, target: str = "cpu", threads: int | None = None):
         if target not in TARGETS:
             raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
         if target == "cuda":
-            from .kernels import cuda
-
-            cuda.require()
+            self._require_cuda(entry)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ParameterError(f"threads must be a positive integer, not {threads!r}")
         self._entry = entry
-        self._compiled: dict[str, tuple] = {}
         self.target = target
         self.threads = (threads or default_threads()) if target == "parallel" else 1
 
-    # -- description ---------------------------------------------------------------------
+    @staticmethod
+    def _require_cuda(entry: Entry) -> None:
+        from .kernels import cuda
+
+        cuda.require()
 
     @property
-    def spec(self) -> ActivationSpec:
+    def spec(self):
         return self._entry.spec
 
     @property
@@ -86,20 +83,37 @@ class Activation:
         """The float64 NumPy reference implementation of the forward pass."""
         return self.spec.reference
 
-    @property
-    def __doc__(self) -> str:  # type: ignore[override]
-        s = self.spec
-        params = ", ".join(f"{p.name}={p.default!r}" for p in s.params)
-        return f"{s.name}(x{', ' + params if params else ''}): {s.summary}\n\n{s.formula}"
-
     def __repr__(self) -> str:
         threads = f" threads={self.threads}" if self.target == "parallel" else ""
-        return f"<fastact.Activation {self.qualified_name} target={self.target}{threads}>"
+        return f"<fastact.{type(self).__name__} {self.qualified_name} target={self.target}{threads}>"
 
     def __reduce__(self):
         from . import get
 
         return (get, (self.qualified_name, self.target, self.threads if self.target == "parallel" else None))
+
+
+class Activation(Bound):
+    """An activation bound to a target; see the module docstring for the call semantics.
+
+    ``target="parallel"`` splits contiguous arrays of at least :data:`PARALLEL_MIN_SIZE`
+    elements into one chunk per thread (``threads``, default :func:`default_threads`) and runs
+    the GIL-free kernel loop on each; results are bitwise those of the ``cpu`` target.
+    """
+
+    def __init__(self, entry: Entry, target: str = "cpu", threads: int | None = None):
+        super().__init__(entry, target, threads)
+        self._compiled: dict[str, tuple] = {}
+
+    @property
+    def spec(self) -> ActivationSpec:
+        return self._entry.spec
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        s = self.spec
+        params = ", ".join(f"{p.name}={p.default!r}" for p in s.params)
+        return f"{s.name}(x{', ' + params if params else ''}): {s.summary}\n\n{s.formula}"
 
     def ufunc(self, op: str = "forward"):
         """The raw compiled NumPy ufunc for ``op`` (forward, grad or backward)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .activation import Bound
 from .errors import ParameterError, ShapeMismatchError, SpecError, TargetUnavailableError
 from .spec import ABI_VERSION, Param, Properties
 
@@ -86,54 +87,24 @@ class AxisSpec:
                 fail(f"parameter {p!r} is invalid or its default is outside its bounds")
 
 
-class AxisActivation:
+class AxisActivation(Bound):
     """An axis-wise activation bound to a target: ``act(x, axis=-1, out=None, **params)`` and
     ``act.backward(x, grad_out, axis=-1)`` (the vector-Jacobian product)."""
 
-    def __init__(self, entry, target: str = "cpu", threads: int | None = None):
-        from .activation import TARGETS, default_threads
+    @staticmethod
+    def _require_cuda(entry) -> None:
+        from .kernels import cuda, cuda_rows
 
-        if target not in TARGETS:
-            raise TargetUnavailableError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-        if target == "cuda":
-            from .kernels import cuda, cuda_rows
-
-            if entry.source != "fastact" or entry.spec.name not in cuda_rows.SUPPORTED:
-                raise TargetUnavailableError(
-                    f"{entry.spec.name} has no CUDA kernel yet (axis-wise CUDA kernels: "
-                    f"{', '.join(cuda_rows.SUPPORTED)}); use 'cpu' or 'parallel'"
-                )
-            cuda.require()
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ParameterError(f"threads must be a positive integer, not {threads!r}")
-        self._entry = entry
-        self.target = target
-        self.threads = (threads or default_threads()) if target == "parallel" else 1
+        if entry.source != "fastact" or entry.spec.name not in cuda_rows.SUPPORTED:
+            raise TargetUnavailableError(
+                f"{entry.spec.name} has no CUDA kernel yet (axis-wise CUDA kernels: "
+                f"{', '.join(cuda_rows.SUPPORTED)}); use 'cpu' or 'parallel'"
+            )
+        cuda.require()
 
     @property
     def spec(self) -> AxisSpec:
         return self._entry.spec
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def qualified_name(self) -> str:
-        return self._entry.qualified_name
-
-    @property
-    def reference(self):
-        return self.spec.reference
-
-    def __repr__(self) -> str:
-        threads = f" threads={self.threads}" if self.target == "parallel" else ""
-        return f"<fastact.AxisActivation {self.qualified_name} target={self.target}{threads}>"
-
-    def __reduce__(self):
-        from . import get
-
-        return (get, (self.qualified_name, self.target, self.threads if self.target == "parallel" else None))
 
     def grad(self, *args: Any, **kw: Any):
         raise ParameterError(
