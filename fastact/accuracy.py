@@ -29,6 +29,10 @@ SPECIAL = np.array(
 )  # fmt: skip
 
 
+#: The forward bound assumed for a spec that states none for a dtype (plugins, compositions).
+DEFAULT_MAX_ULP = {"float32": 4.0, "float64": 8.0}
+
+
 def ulp_of(ref: np.ndarray, dtype) -> np.ndarray:
     """The size of one ULP of ``dtype`` at each (float64) reference value."""
     dtype = np.dtype(dtype)
@@ -73,7 +77,7 @@ def bounds(spec, dtype, op: str = "forward") -> tuple[float, float]:
     """
     dtype = np.dtype(dtype)
     eps = float(np.finfo(dtype).eps)
-    ulps = float(spec.max_ulp.get(dtype.name, 0.0))
+    ulps = float(spec.max_ulp.get(dtype.name, DEFAULT_MAX_ULP[dtype.name]))
     if op == "forward":
         return ulps, spec.near_zero_eps * eps
     return 2 * ulps + (1 if op == "backward" else 0), (4 + 2 * spec.near_zero_eps) * eps

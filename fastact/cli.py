@@ -163,8 +163,14 @@ def show(name: str, as_json: bool) -> None:
         f"{data['name']}  ({data['qualified_name']})",
         f"  {data['summary']}",
         f"  formula      {data['formula']}",
-        f"  derivative   {data['derivative']}",
     ]
+    if data["kind"] == "axis":
+        shape = {"same": "the input's", "reduce": "the input's without the axis (keepdims=True keeps it)",
+                 "half": "the input's with the axis halved"}[data["output"]]  # fmt: skip
+        lines.append(f"  kind         axis-wise (axis=-1 by default); output shape {shape}")
+        lines.append("  derivative   backward(x, grad_out, axis): the vector-Jacobian product")
+    else:
+        lines.append(f"  derivative   {data['derivative']}")
     if data["params"]:
         for i, p in enumerate(data["params"]):
             label = "parameters" if i == 0 else ""
@@ -183,7 +189,9 @@ def show(name: str, as_json: bool) -> None:
         lines.append(f"  accuracy     max error {bounds}")
     if data["aliases"]:
         lines.append(f"  aliases      {', '.join(data['aliases'])}")
-    if data["param_derivatives"]:
+    if data.get("notes"):
+        lines.append(f"  notes        {data['notes']}")
+    if data.get("param_derivatives"):
         lines.append(f"  learnable    d/d {', '.join(data['param_derivatives'])}")
     lines.append(f"  source       {data['source']} {data['version']}".rstrip())
     click.echo("\n".join(lines))

@@ -165,3 +165,8 @@ def test_cli_lists_kind_and_evaluates():
     assert result.exit_code == 0 and __import__("json").loads(result.stdout)["y"] == [0.5, 0.5]
     result = runner.invoke(main, ["eval", "softmax", "0", "1", "--grad"])
     assert result.exit_code == 2 and "Jacobian" in result.stderr
+    for name in AXIS:
+        result = runner.invoke(main, ["show", name])
+        assert result.exit_code == 0 and "axis-wise" in result.stdout, result.output
+    result = runner.invoke(main, ["eval", "logsumexp", "0", "-40"])
+    assert result.exit_code == 0 and "4.248354255291589e-18" in result.stdout
