@@ -18,9 +18,14 @@ command then works for the plugin's activations with no further code.
 keeps the old behaviour does not change it. A spec declaring another version is refused
 with a message naming the plugin.
 
+:class:`AxisSpec` declares an axis-wise activation (row kernels ``forward(x2d, out2d, *params)``
+and ``backward(x2d, g2d, out2d, *params)`` on C-contiguous rows with the axis last, NumPy
+references taking ``axis``); it gets the cpu and parallel targets and Dask.
+
 :func:`check_spec` runs the checks ``fastact check-plugin`` runs, for a plugin's own tests.
 """
 
+from .axis import AxisSpec
 from .checks import Problem, check_spec
 from .fmath import erfc, exp, expm1, like, log, log1p, ndtr, npdf, tanh
 from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
@@ -28,6 +33,7 @@ from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
 __all__ = [
     "ABI_VERSION",
     "ActivationSpec",
+    "AxisSpec",
     "Param",
     "Problem",
     "Properties",

@@ -101,3 +101,43 @@ class RatioToCopy:
         return float(np.median(kernel) / np.median(copy))
 
     track_ratio_to_copy.unit = "x copy"
+
+
+AXIS_NAMES = [e.spec.name for e in fastact.REGISTRY.entries("axis") if e.builtin]
+
+
+class AxisWise:
+    """Axis-wise activations over rows of 1000 (the issue's (10000, 1000) softmax at 1e7),
+    forward with a preallocated output and backward, beside NumPy's stable expression."""
+
+    params = [AXIS_NAMES, ["float32"], [(1000, 1000), (10000, 1000)], ["fastact", "numpy"]]
+    param_names = ["activation", "dtype", "shape", "impl"]
+    timeout = 300
+
+    def setup(self, name, dtype, shape, impl):
+        rows, width = shape
+        self.x = make_input(name, rows * width, dtype).reshape(rows, width)
+        act = fastact.get(name)
+        y = act(self.x)  # compiles the row kernels outside the timings
+        self.out = np.zeros_like(y)
+        self.g = np.ones_like(y)
+        self.dx = np.zeros_like(self.x)
+        np.seterr(all="ignore")
+        if impl == "fastact":
+            self.forward = lambda: act(self.x, out=self.out)
+            self.backward = lambda: act.backward(self.x, self.g, out=self.dx)
+        else:
+            fn = baselines.numpy_baseline(name, "forward")
+            if fn is None:
+                raise NotImplementedError(f"no NumPy expression for {name}")
+            tmp = np.zeros_like(self.x)
+            self.forward = lambda: fn(self.x, None, self.out, tmp)
+            self.backward = None
+
+    def time_forward(self, *params):
+        self.forward()
+
+    def time_backward(self, *params):
+        if self.backward is None:
+            raise NotImplementedError("no NumPy backward")
+        self.backward()
