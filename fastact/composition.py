@@ -92,8 +92,29 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
         # the composition compiles for the CPU and as a CUDA device function alike
         namespace[f"_f{i}"] = _jitable(s.forward)
         namespace[f"_d{i}"] = _jitable(s.derivative)
+    # d/dp for a parameter p of component i: (prod_{j<i} f_j'(v_{j+1})) * df_i/dp(v_{i+1})
+    param_derivatives = {}
+    for i, s in enumerate(specs):
+        lo, _ = slices[i]
+        for k, p in enumerate(s.params):
+            dp = s.param_derivatives.get(p.name)
+            if dp is None:
+                continue
+            fname = f"dparam_{lo + k}"
+            namespace[f"_p{lo + k}"] = _jitable(dp)
+            body = [f"def {fname}({args}):", f"    v{len(specs)} = x"]
+            for j in reversed(range(i, len(specs))):
+                body.append(f"    v{j} = _f{j}(v{j + 1}{pargs(j)})")
+            body.append(f"    d = _p{lo + k}(v{i + 1}{pargs(i)})")
+            for j in reversed(range(i)):
+                body.append(f"    v{j} = _f{j}(v{j + 1}{pargs(j)})")
+                body.append(f"    d = d * _d{j}(v{j + 1}{pargs(j)})")
+            body.append("    return x * d" if times_x else "    return d")
+            lines += body
+            param_derivatives[params[lo + k].name] = fname
     exec(compile("\n".join(lines), f"<fastact composition {name}>", "exec"), namespace)
     forward, derivative = namespace["forward"], namespace["derivative"]
+    param_derivatives = {pname: namespace[fname] for pname, fname in param_derivatives.items()}
 
     def split(values):
         return [values[lo:hi] for lo, hi in slices]
@@ -119,6 +140,7 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
         name=name, summary=f"composition {expr}: one fused kernel", formula=formula,
         derivative_formula="chain rule of the components", forward=forward, derivative=derivative,
         reference=reference, reference_derivative=reference_derivative, params=tuple(params),
+        param_derivatives=param_derivatives,
         properties=Properties("see the components", monotonic=False, zero_centered=False, saturating=False,
                               smooth=all(s.properties.smooth for s in specs)),
         # float32 evaluates in float64: the components' intermediate results (softplus(-104) is

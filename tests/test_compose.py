@@ -101,3 +101,21 @@ def test_param_grad_reduces_over_broadcast_dimensions():
     assert grads["weight"].shape == (3, 1, 1) and grads["weight"].dtype == np.float32
     expected = np.where(x < 0, x, 0).astype(np.float64) * g
     np.testing.assert_allclose(grads["weight"].ravel(), expected.sum(axis=(0, 2, 3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("expr", ["sigmoid.leaky_relu", "x*tanh.prelu", "parametric_tanh.elu"])
+def test_composition_parameter_derivatives_by_the_chain_rule(expr):
+    act = fa.get(expr)
+    spec = act.spec
+    rng = np.random.default_rng(5)
+    x, g = rng.uniform(-3, 3, (5, 4)), rng.standard_normal((5, 4))
+    grads = act.param_grad(x, g)
+    assert grads and set(grads) <= set(spec.param_names)
+    for i, p in enumerate(spec.params):
+        if p.name not in grads:
+            continue
+        up, down = list(spec.defaults), list(spec.defaults)
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        fd = (np.sum(g * spec.reference(x, *up)) - np.sum(g * spec.reference(x, *down))) / 2e-6
+        assert grads[p.name] == pytest.approx(fd, rel=1e-6, abs=1e-9), p.name
