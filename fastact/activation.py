@@ -92,6 +92,28 @@ class Bound:
 
         return (get, (self.qualified_name, self.target, self.threads if self.target == "parallel" else None))
 
+    def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
+        """Resolve positional and keyword parameters against the spec, filling defaults."""
+        spec = self.spec
+        kw = dict(kw or {})
+        if len(params) > len(spec.params):
+            raise ParameterError(
+                f"{spec.name} takes {len(spec.params)} parameter(s) {spec.param_names}, "
+                f"got {len(params)} positional"
+            )
+        values = list(params)
+        for p in spec.params[len(params) :]:
+            values.append(kw.pop(p.name, p.default))
+        for name in kw:
+            if name in spec.param_names:
+                raise ParameterError(f"{spec.name}: parameter {name!r} given twice")
+        if kw:
+            valid = ", ".join(spec.param_names) or "none"
+            raise ParameterError(
+                f"{spec.name}: unknown parameter(s) {', '.join(map(repr, kw))}; valid: {valid}"
+            )
+        return tuple(values)
+
 
 class Activation(Bound):
     """An activation bound to a target; see the module docstring for the call semantics.
@@ -171,28 +193,6 @@ class Activation(Bound):
             result[p.name] = _unbroadcast(np.broadcast_to(full, shape), np.shape(value)).astype(work)
         return result
 
-    def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
-        """Resolve positional and keyword parameters against the spec, filling defaults."""
-        spec = self.spec
-        kw = dict(kw or {})
-        if len(params) > len(spec.params):
-            raise ParameterError(
-                f"{spec.name} takes {len(spec.params)} parameter(s) {spec.param_names}, "
-                f"got {len(params)} positional"
-            )
-        values = list(params)
-        for p in spec.params[len(params) :]:
-            values.append(kw.pop(p.name, p.default))
-        for name in kw:
-            if name in spec.param_names:
-                raise ParameterError(f"{spec.name}: parameter {name!r} given twice")
-        if kw:
-            valid = ", ".join(spec.param_names) or "none"
-            raise ParameterError(
-                f"{spec.name}: unknown parameter(s) {', '.join(map(repr, kw))}; valid: {valid}"
-            )
-        return tuple(values)
-
     def _apply(self, op, x, g, params, kw, out, rng):
         spec = self.spec
         stream = kw.pop("stream", None) if kw else None
@@ -206,15 +206,13 @@ class Activation(Bound):
             return cuda.apply(spec, self.qualified_name, op, x, g, values, out, stream, keep_on_device)
         if stream is not None or keep_on_device:
             raise ParameterError(f"{spec.name}: stream= and keep_on_device= apply to the cuda target only")
-        from .daskarray import is_dask_array
-
-        if is_dask_array(x) or is_dask_array(g):
-            from . import daskarray
-
-            return daskarray.elementwise(self, op, x, g, values, out, rng)
         kernel, loop = self._kernels(op)
         if _is_duck_array(x) or _is_duck_array(g):
-            # Dask, xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
+            from . import daskarray
+
+            if daskarray.is_dask_array(x) or daskarray.is_dask_array(g):
+                return daskarray.elementwise(self, op, x, g, values, out, rng)
+            # xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
             args = (x, *(() if g is None else (g,)), *values)
             return kernel(*args) if out is None else kernel(*args, out=out)
 
@@ -304,24 +302,23 @@ def _unbroadcast(full: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _on_device(*objs: Any) -> bool:
     """Whether any operand is a CUDA array (``__cuda_array_interface__``)."""
-    if not any(hasattr(o, "__cuda_array_interface__") or type(o).__name__ == "FakeCUDAArray" for o in objs):
-        return False
-    from .kernels.cuda import is_device_array
+    from .kernels.cuda import is_device_array  # imports no Numba
 
     return any(o is not None and is_device_array(o) for o in objs)
 
 
-def _run_chunked(loop, flats, params, threads: int) -> None:
-    """Run ``loop`` over ``threads`` contiguous chunks (64-element aligned): the calling
-    thread takes the first chunk itself, the pool the others (the loop releases the GIL)."""
-    n = flats[-1].size
+def _run_chunked(loop, arrays, params, threads: int, align: int = 64) -> None:
+    """Run ``loop`` over ``threads`` chunks of the arrays' first axis (``align``-element
+    aligned): the calling thread takes the first chunk itself, the pool the others (the loop
+    releases the GIL). Elementwise loops get flat arrays, axis-wise ones rows."""
+    n = arrays[-1].shape[0]
     step = -(-n // threads)
-    step = -(-step // 64) * 64
+    step = -(-step // align) * align
     bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
     pool = _pool(threads)
-    futures = [pool.submit(loop, *(a[lo:hi] for a in flats), *params) for lo, hi in bounds[1:]]
+    futures = [pool.submit(loop, *(a[lo:hi] for a in arrays), *params) for lo, hi in bounds[1:]]
     lo, hi = bounds[0]
-    loop(*(a[lo:hi] for a in flats), *params)
+    loop(*(a[lo:hi] for a in arrays), *params)
     for future in futures:
         future.result()
 

@@ -52,7 +52,6 @@ class AxisSpec:
     aliases: tuple[str, ...] = ()
     max_ulp: dict = field(default_factory=dict)
     near_zero_eps: float = 0.0
-    threaded: bool = True
     notes: str = ""
     abi: int = ABI_VERSION
 
@@ -132,32 +131,22 @@ class AxisActivation(Bound):
 
     # -- the work ---------------------------------------------------------------------------
 
-    def bind(self, params: tuple, kw: dict) -> tuple:
-        from .activation import Activation
-
-        return Activation.bind(self, params, kw)  # same rules: positional, keywords, defaults
-
     def _apply(self, backward, x, g, params, kw, axis, out, keepdims):
+        from . import daskarray
         from .activation import _check_param, _coerce_input
 
         spec = self.spec
         values = self.bind(params, kw)
-        from .daskarray import is_dask_array
-
-        if is_dask_array(x):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
+        if daskarray.is_dask_array(x):
             import dask.array as da
 
-            from . import daskarray
-
-            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-                raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
             g = None if g is None else da.asarray(g)
             return daskarray.axiswise(self, backward, x, g, values, int(axis), out, keepdims)
         arr, work, result_dtype = _coerce_input(x, spec.name)
         if arr.ndim == 0:
             raise ShapeMismatchError(f"{spec.name} is axis-wise: the input needs at least one dimension")
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
         if not -arr.ndim <= axis < arr.ndim:
             raise ParameterError(f"{spec.name}: axis {axis} is out of bounds for a {arr.ndim}-D input")
         axis = int(axis) % arr.ndim
@@ -236,26 +225,14 @@ class AxisActivation(Bound):
         return tuple(shape)
 
     def _run(self, kernel, operands, result, params, size):
-        from .activation import _pool
+        from .activation import _run_chunked
 
         if self.target == "cuda":
             self._run_cuda(operands, result, params)
-            return
-        rows = result.shape[0]
-        threads = min(self.threads, rows)
-        if threads <= 1 or size < PARALLEL_MIN_SIZE or not self.spec.threaded:
+        elif self.threads > 1 and result.shape[0] > 1 and size >= PARALLEL_MIN_SIZE:
+            _run_chunked(kernel, [*operands, result], params, min(self.threads, result.shape[0]), align=1)
+        else:
             kernel(*operands, result, *params)
-            return
-        step = -(-rows // threads)
-        bounds = [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
-        pool = _pool(threads)
-        futures = [
-            pool.submit(kernel, *(o[a:b] for o in operands), result[a:b], *params) for a, b in bounds[1:]
-        ]
-        lo, hi = bounds[0]
-        kernel(*(o[lo:hi] for o in operands), result[lo:hi], *params)
-        for f in futures:
-            f.result()
 
     def _run_cuda(self, operands, result, params) -> None:
         """Copy the rows to the device, run the row-per-block kernel, copy the result back."""
