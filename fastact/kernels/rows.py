@@ -92,21 +92,27 @@ def _dot(a, b):
     return s
 
 
+@numba.njit(inline="always", **OPTS)
+def _exp_diff(v, m, lim):
+    """e^(v - m) with v - m exact as hi + lo (two-sum) and e^(hi + lo) = e^hi (1 + lo); entries
+    with v - m below ``lim`` (e^lim = 0) skip the error term, which for -inf would be NaN."""
+    hi = v - m
+    bb = hi - v
+    lo = (v - (hi - bb)) + (-m - bb)
+    lo = lo if hi > lim else fm.like(lo, 0.0)
+    e = fm.exp(hi)
+    return e + e * lo
+
+
 @numba.njit(**OPTS)
 def _exp_terms(x, m, sign, t):
-    """t[i] = e^(sign x[i] - m), x - m exact as hi + lo, and 0 where sign x[i] == m (the
-    leading e^0 terms, counted by :func:`_count_max`, stay out of the float sum)."""
+    """t[i] = e^(sign x[i] - m), and 0 where sign x[i] == m (the leading e^0 terms, counted by
+    :func:`_count_max`, stay out of the float sum)."""
     lim = fm.like(m, -1e4)  # e^-1e4 = 0 in both dtypes
     for i in range(x.size):
         v = sign * x[i]
-        at_max = v == m
-        hi = v - m  # two-sum: hi + lo = v - m exactly
-        bb = hi - v
-        lo = (v - (hi - bb)) + (-m - bb)
-        lo = lo if hi > lim else fm.like(lo, 0.0)  # -inf (and NaN) entries have no error term
-        e = fm.exp(hi)
-        e = e + e * lo
-        t[i] = fm.like(e, 0.0) if at_max else e
+        e = _exp_diff(v, m, lim)
+        t[i] = fm.like(e, 0.0) if v == m else e
 
 
 @numba.njit(**OPTS)
@@ -119,16 +125,10 @@ def _count_max(x, m, sign):
 
 @numba.njit(**OPTS)
 def _exp_into(x, m, sign, t):
-    """t[i] = e^(sign x[i] - m), x - m exact as hi + lo (softmax's pass: no count, no drop)."""
-    lim = fm.like(m, -1e4)  # e^-1e4 = 0 in both dtypes
+    """t[i] = e^(sign x[i] - m) (softmax's pass: no drop)."""
+    lim = fm.like(m, -1e4)
     for i in range(x.size):
-        v = sign * x[i]
-        hi = v - m
-        bb = hi - v
-        lo = (v - (hi - bb)) + (-m - bb)
-        lo = lo if hi > lim else fm.like(lo, 0.0)  # -inf (and NaN) entries have no error term
-        e = fm.exp(hi)
-        t[i] = e + e * lo
+        t[i] = _exp_diff(sign * x[i], m, lim)
 
 
 @numba.njit(**OPTS)
