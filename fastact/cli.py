@@ -742,7 +742,7 @@ def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) ->
     if any(a.spec.kind != "elementwise" for a in acts):
         raise CLIError("--engine dask measures elementwise activations", 2)
     doc = bench_dask.run(acts, dtype=dtype, size=(list(sizes) or [1_000_000_000])[0], chunk=chunk,
-                         workers=counts, repeat=min(repeat, 3) if repeat == 5 else repeat)  # fmt: skip
+                         workers=counts, repeat=repeat)  # fmt: skip
     if output:
         with open(output, "w") as f:
             json.dump(jsonable(doc), f, indent=2)

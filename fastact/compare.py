@@ -252,22 +252,12 @@ def render(doc: dict) -> str:
 
 
 def plot_losses(doc: dict, path: str) -> None:
-    import matplotlib
+    from .plot import panels
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw(axes):
+        for r in doc["results"]:
+            epochs = [h["epoch"] for h in r["history"]]
+            axes[0].plot(epochs, [h["test_loss"] for h in r["history"]], label=r["activation"])
+            axes[1].plot(epochs, [h["test_accuracy"] for h in r["history"]], label=r["activation"])
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for r in doc["results"]:
-        e = [h["epoch"] for h in r["history"]]
-        axes[0].plot(e, [h["test_loss"] for h in r["history"]], label=r["activation"])
-        axes[1].plot(e, [h["test_accuracy"] for h in r["history"]], label=r["activation"])
-    axes[0].set_title("test loss")
-    axes[1].set_title("test accuracy")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    panels(path, ["test loss", "test accuracy"], "epoch", draw)

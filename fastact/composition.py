@@ -156,13 +156,12 @@ _registered: set = set()
 
 def _jitable(fn):
     """``fn`` registered once with Numba's ``register_jitable`` (dispatchers pass through)."""
-    from .kernels.cpu import jit
-    from .spec import jitable
+    from .spec import _activate_jitables, jitable
 
     if hasattr(fn, "py_func"):  # already a Numba dispatcher
         return fn
     if fn not in _registered:
-        jit(fn)  # activates the pending jitables (fastact's helpers) first
+        _activate_jitables()  # fastact's own helpers first, then this one registers at once
         jitable(fn)
         _registered.add(fn)
     return fn

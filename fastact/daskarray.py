@@ -143,25 +143,24 @@ def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims:
     return da.map_blocks(_axis_block, x, dtype=dtype, drop_axis=axis, backward=False, **kw)
 
 
+def _lse_block(xb, axis, sign):
+    from . import logsumexp
+
+    return logsumexp(sign * xb, axis=axis, keepdims=True)
+
+
 def _lse_blocks(x, axis, sign):
     """log-sum-exp of sign * x along a chunked axis: per block, then across the blocks."""
     import dask.array as da
 
-    def block(xb):
-        from . import logsumexp
+    def one_per_block(a):
+        return tuple(c if i != axis else (1,) * len(c) for i, c in enumerate(a.chunks))
 
-        return logsumexp(sign * xb, axis=axis, keepdims=True)
-
-    chunks = tuple(c if i != axis else (1,) * len(c) for i, c in enumerate(x.chunks))
-    partial = da.map_blocks(block, x, dtype=x.dtype, chunks=chunks).rechunk({axis: -1})
-    return da.map_blocks(block_total, partial, dtype=x.dtype, chunks=tuple(
-        c if i != axis else (1,) for i, c in enumerate(partial.chunks)), axis=axis)  # fmt: skip
-
-
-def block_total(pb, axis):
-    from . import logsumexp
-
-    return logsumexp(pb, axis=axis, keepdims=True)
+    partial = da.map_blocks(_lse_block, x, axis=axis, sign=sign, dtype=x.dtype, chunks=one_per_block(x))
+    partial = partial.rechunk({axis: -1})
+    return da.map_blocks(
+        _lse_block, partial, axis=axis, sign=1.0, dtype=x.dtype, chunks=one_per_block(partial)
+    )
 
 
 def _exp_shift(xb, lb, sign, log):

@@ -22,30 +22,40 @@ def curves(names, lo: float, hi: float, n: int = 801):
     return x, out
 
 
-def figure(names, lo: float, hi: float, grad: bool, path: str) -> None:
-    """Write a PNG: the functions, and their derivatives side by side with ``grad``."""
+def panels(path: str, titles: list[str], xlabel: str, draw, width: float = 5.5) -> None:
+    """Write a PNG of ``len(titles)`` side-by-side panels; ``draw(axes)`` plots into them and
+    each gets its title, x label, grid and legend. Shared by ``plot`` and ``compare --plot``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x, data = curves(names, lo, hi)
-    fig, axes = plt.subplots(1, 2 if grad else 1, figsize=(11 if grad else 6, 4.2), squeeze=False)
-    for label, y, d in data:
-        axes[0, 0].plot(x, y, label=label)
-        if grad and d is not None:
-            axes[0, 1].plot(x, d, label=f"{label}'")
-    titles = ["f(x)", "f'(x)"]
-    for i, ax in enumerate(axes[0]):
-        ax.axhline(0, color="0.7", lw=0.8)
-        ax.axvline(0, color="0.7", lw=0.8)
-        ax.set_title(titles[i])
-        ax.set_xlabel("x")
+    fig, axes = plt.subplots(1, len(titles), figsize=(width * len(titles), 4.2), squeeze=False)
+    draw(axes[0])
+    for ax, title in zip(axes[0], titles):
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def figure(names, lo: float, hi: float, grad: bool, path: str) -> None:
+    """Write a PNG: the functions, and their derivatives side by side with ``grad``."""
+    x, data = curves(names, lo, hi)
+
+    def draw(axes):
+        for label, y, d in data:
+            axes[0].plot(x, y, label=label)
+            if grad and d is not None:
+                axes[1].plot(x, d, label=f"{label}'")
+        for ax in axes:
+            ax.axhline(0, color="0.7", lw=0.8)
+            ax.axvline(0, color="0.7", lw=0.8)
+
+    panels(path, ["f(x)", "f'(x)"] if grad else ["f(x)"], "x", draw)
 
 
 def sketch(names, lo: float, hi: float, grad: bool, width: int = 72, height: int = 20) -> str:
