@@ -14,7 +14,6 @@ a value half and a gate half and return one half's length).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +22,9 @@ import numpy as np
 
 from .activation import Bound
 from .errors import ParameterError, ShapeMismatchError, SpecError, TargetUnavailableError
-from .spec import ABI_VERSION, Param, Properties
+from .spec import ABI_VERSION, Param, Properties, validate_record
 
 OUTPUTS = ("same", "reduce", "half")
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Rows are split between threads from this many elements on (as the elementwise threshold).
 PARALLEL_MIN_SIZE = 1 << 18
 
@@ -71,19 +69,13 @@ class AxisSpec:
         def fail(msg: str) -> None:
             raise SpecError(f"axis-wise activation {self.name!r}{origin}: {msg}")
 
-        if self.abi != ABI_VERSION:
-            fail(f"declares ABI version {self.abi!r}; this fastact reads version {ABI_VERSION}")
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            fail("name is not lower_snake_case")
+        validate_record(self, fail, f"axis-wise activation name {self.name!r}{origin}")
         if not callable(self.forward) or not callable(self.reference):
             fail("forward and reference must be callable")
         if self.backward is None and require_derivative:
             fail("backward is required")
         if self.output not in OUTPUTS:
             fail(f"output must be one of {OUTPUTS}, not {self.output!r}")
-        for p in self.params:
-            if not isinstance(p, Param) or not p.accepts(p.default):
-                fail(f"parameter {p!r} is invalid or its default is outside its bounds")
 
 
 class AxisActivation(Bound):

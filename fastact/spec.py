@@ -183,16 +183,7 @@ class ActivationSpec:
         def fail(msg: str) -> None:
             raise SpecError(f"activation {self.name!r}{origin}: {msg}")
 
-        if self.abi != ABI_VERSION:
-            fail(f"declares ABI version {self.abi!r}; this fastact reads version {ABI_VERSION}")
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise SpecError(
-                f"activation name {self.name!r}{origin} is not lower_snake_case "
-                "(letters, digits and '_', starting with a letter)"
-            )
-        for alias in self.aliases:
-            if not isinstance(alias, str) or not _NAME_RE.match(alias):
-                fail(f"alias {alias!r} is not lower_snake_case")
+        validate_record(self, fail, f"activation name {self.name!r}{origin}")
         if not callable(self.forward):
             fail("forward is missing or not callable")
         if self.derivative is None and require_derivative:
@@ -206,17 +197,6 @@ class ActivationSpec:
         if not isinstance(self.properties, Properties):
             fail("properties must be a fastact Properties record")
         names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            fail(f"duplicate parameter names {names}")
-        for p in self.params:
-            if not isinstance(p, Param):
-                fail(f"parameter {p!r} is not a Param")
-            if not _NAME_RE.match(p.name) or p.name in ("x", "out", "rng", "g"):
-                fail(f"parameter name {p.name!r} is invalid or reserved")
-            if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
-                fail(f"parameter {p.name!r} default {p.default!r} is not a number")
-            if not p.accepts(p.default):
-                fail(f"parameter {p.name!r} default {p.default!r} is outside {p.interval()}")
         for fn_name in ("forward", "derivative"):
             fn = getattr(self, fn_name)
             if fn is None:
@@ -230,15 +210,40 @@ class ActivationSpec:
         unknown = set(self.param_derivatives) - set(names)
         if unknown:
             fail(f"param_derivatives name unknown parameters {sorted(unknown)}")
-        if not (self.near_zero_eps >= 0 and math.isfinite(self.near_zero_eps)):
-            fail(f"near_zero_eps {self.near_zero_eps!r} is not a finite non-negative number")
-        for dtype, bound in self.max_ulp.items():
-            if dtype not in ("float32", "float64") or not (bound >= 0 and math.isfinite(bound)):
-                fail(f"max_ulp entry {dtype!r}: {bound!r} is not a finite bound for float32/float64")
         if self.check_params is not None:
             msg = self.check_params(*self.defaults)
             if msg:
                 fail(f"default parameters are inconsistent: {msg}")
+
+
+def validate_record(spec, fail: Callable[[str], None], named: str) -> None:
+    """The checks every record kind shares (ActivationSpec and AxisSpec): ABI version, name and
+    aliases, parameters (unique, valid names, numeric defaults inside their bounds), the
+    stated accuracy. ``fail`` raises; ``named`` starts the bad-name message."""
+    if spec.abi != ABI_VERSION:
+        fail(f"declares ABI version {spec.abi!r}; this fastact reads version {ABI_VERSION}")
+    if not isinstance(spec.name, str) or not _NAME_RE.match(spec.name):
+        raise SpecError(f"{named} is not lower_snake_case (letters, digits and '_', starting with a letter)")
+    for alias in spec.aliases:
+        if not isinstance(alias, str) or not _NAME_RE.match(alias):
+            fail(f"alias {alias!r} is not lower_snake_case")
+    names = [p.name for p in spec.params]
+    if len(set(names)) != len(names):
+        fail(f"duplicate parameter names {names}")
+    for p in spec.params:
+        if not isinstance(p, Param):
+            fail(f"parameter {p!r} is not a Param")
+        if not _NAME_RE.match(p.name) or p.name in ("x", "out", "rng", "g", "axis"):
+            fail(f"parameter name {p.name!r} is invalid or reserved")
+        if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
+            fail(f"parameter {p.name!r} default {p.default!r} is not a number")
+        if not p.accepts(p.default):
+            fail(f"parameter {p.name!r} default {p.default!r} is outside {p.interval()}")
+    if not (spec.near_zero_eps >= 0 and math.isfinite(spec.near_zero_eps)):
+        fail(f"near_zero_eps {spec.near_zero_eps!r} is not a finite non-negative number")
+    for dtype, bound in spec.max_ulp.items():
+        if dtype not in ("float32", "float64") or not (bound >= 0 and math.isfinite(bound)):
+            fail(f"max_ulp entry {dtype!r}: {bound!r} is not a finite bound for float32/float64")
 
 
 def _arity(fn: Callable) -> int | None:
