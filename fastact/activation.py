@@ -28,8 +28,9 @@ TARGETS = ("cpu", "parallel", "cuda", "auto")
 #: sigmoid and ~1e6 for the memory-bound relu; 2^20 is where none of them is slower.
 PARALLEL_MIN_SIZE = 1 << 20
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
+_pool_lock = threading.Lock()
+_pool_executor: ThreadPoolExecutor | None = None
+_in_pool = threading.local()  # set in fastact's pool threads: nested calls there run inline
 
 
 def default_threads() -> int:
@@ -38,11 +39,22 @@ def default_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastact")
-        return _pools[threads]
+def _mark_pool_thread() -> None:
+    _in_pool.active = True
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one process-wide pool behind the ``parallel`` target, created on first use with
+    as many workers as :func:`default_threads` (at least 2): however many thread counts are
+    asked for, no more threads than that ever exist. A call asking for more chunks than
+    workers queues the rest."""
+    global _pool_executor
+    with _pool_lock:
+        if _pool_executor is None:
+            _pool_executor = ThreadPoolExecutor(
+                max(2, default_threads()), thread_name_prefix="fastact", initializer=_mark_pool_thread
+            )
+        return _pool_executor
 
 
 class Bound:
@@ -88,9 +100,18 @@ class Bound:
         return f"<fastact.{type(self).__name__} {self.qualified_name} target={self.target}{threads}>"
 
     def __reduce__(self):
+        threads = self.threads if self.target == "parallel" else None
+        if self._entry.source == "compose":
+            from .composition import origin
+
+            return (_composed, (*origin(self.spec), self.target, threads))
         from . import get
 
-        return (get, (self.qualified_name, self.target, self.threads if self.target == "parallel" else None))
+        return (get, (self.qualified_name, self.target, threads))
+
+    def on(self, target: str) -> Bound:
+        """This activation bound to another target (same spec, compositions included)."""
+        return type(self)(self._entry, target)
 
     def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
         """Resolve positional and keyword parameters against the spec, filling defaults."""
@@ -113,6 +134,13 @@ class Bound:
                 f"{spec.name}: unknown parameter(s) {', '.join(map(repr, kw))}; valid: {valid}"
             )
         return tuple(values)
+
+
+def _composed(names, times_x, name, target, threads):
+    """Rebuild a pickled composition (see :meth:`Bound.__reduce__`)."""
+    from .composition import compose
+
+    return Activation(Entry(compose(*names, times_x=times_x, name=name), "compose"), target, threads)
 
 
 class Activation(Bound):
@@ -207,6 +235,8 @@ class Activation(Bound):
         if stream is not None or keep_on_device:
             raise ParameterError(f"{spec.name}: stream= and keep_on_device= apply to the cuda target only")
         kernel, loop = self._kernels(op)
+        if _is_masked(x) or _is_masked(g) or _is_masked(out):
+            return self._apply_masked(op, x, g, values, out, rng)
         if _is_duck_array(x) or _is_duck_array(g):
             from . import daskarray
 
@@ -218,10 +248,7 @@ class Activation(Bound):
 
         arr, work_dtype, result_dtype = _coerce_input(x, spec.name)
         checked = [_check_param(p, v, work_dtype, spec.name) for p, v in zip(spec.params, values)]
-        if spec.check_params is not None and all(np.ndim(v) == 0 for v in checked):
-            message = spec.check_params(*(float(v) for v in checked))
-            if message:
-                raise ParameterError(f"{spec.name}: {message}")
+        validate_params(spec, checked)
         operands = [arr]
         if g is not None:
             garr, gdtype, _ = _coerce_input(g, spec.name, what="grad_out")
@@ -230,6 +257,9 @@ class Activation(Bound):
             result_dtype = np.promote_types(
                 result_dtype, garr.dtype if garr.dtype != np.float16 else np.float16
             )
+            if arr.dtype != work_dtype or garr.dtype != work_dtype:
+                operands = [o.astype(work_dtype) for o in operands]
+                checked = [v.astype(work_dtype) if np.ndim(v) else work_dtype.type(v) for v in checked]
         if rng is not None:
             if spec.randomize is None:
                 raise ParameterError(
@@ -241,32 +271,82 @@ class Activation(Bound):
                 for v in spec.randomize(np.random.default_rng(rng), shape, checked)
             ]
         shape = _broadcast_shape([*operands, *checked], spec.name)
+        direct = None  # the caller's out=, when the kernels may write into it as it is
         if out is not None:
             _check_out(out, shape, work_dtype, spec.name)
-        if _contiguous_case(operands, checked, out, shape, work_dtype):
+            if _writable_as_is(out, work_dtype, [*operands, *checked]):
+                direct = out
+        if _contiguous_case(operands, checked, shape, work_dtype):
             # the common case: one C-contiguous dtype, scalar parameters -> the vectorized loop
             # (an njit loop raises no NumPy floating-point warnings)
-            target = np.empty(shape, dtype=work_dtype) if out is None else out
-            flats = [o.reshape(-1) for o in operands] + [target.reshape(-1)]
+            target = np.empty(shape, dtype=work_dtype) if direct is None else direct
+            flats = [o.reshape(-1) for o in operands] + [np.asarray(target).reshape(-1)]
             if self.threads > 1 and target.size >= PARALLEL_MIN_SIZE:
                 _run_chunked(loop, flats, checked, self.threads)
             else:
                 loop(*flats, *checked)
-            if out is not None:
-                return out
             result = target
         else:
             # Kernels are branch-free: both sides of a select are computed, so the FP flags they
             # raise (overflow in the unused side, 'invalid' from compares with NaN) say nothing
             # about the result. Like PyTorch, fastact emits no floating-point warnings.
+            # The ufunc always gets a fresh output: Numba's ufunc wrapper chooses its contiguous
+            # inner loop from the *inputs'* strides alone, so a strided out= would be written as
+            # if it were contiguous (see _writable_as_is).
             with np.errstate(all="ignore"):
-                if out is not None:
-                    kernel(*operands, *checked, out=out)
-                    return out
-                result = kernel(*operands, *checked)
+                result = np.asarray(kernel(*operands, *checked))
+        if out is not None:
+            if result is not direct:
+                np.copyto(out, result, casting="same_kind")
+            return out
         if result_dtype != work_dtype:
             result = result.astype(result_dtype)
-        return result
+        return result[()] if result.ndim == 0 else result
+
+    def _apply_masked(self, op, x, g, values, out, rng):
+        """MaskedArray in, MaskedArray out, as NumPy's ufuncs do: the activation of the data,
+        masked where any input is masked (values under the mask are not meaningful)."""
+        mask = np.ma.getmask(x)
+        if g is not None:
+            mask = np.ma.mask_or(mask, np.ma.getmask(g), shrink=True)
+        data_out = None if out is None else np.ma.getdata(out)
+        if data_out is not None and not isinstance(data_out, np.ndarray):
+            data_out = out
+        result = self._apply(
+            op, np.ma.getdata(x), None if g is None else np.ma.getdata(g), values, {}, data_out, rng
+        )
+        shape = np.shape(result)
+        full = np.broadcast_to(mask, shape) if mask is not np.ma.nomask else np.ma.nomask
+        if isinstance(out, np.ma.MaskedArray):
+            out.mask = np.ma.nomask if full is np.ma.nomask else np.array(full)
+            return out
+        if out is not None:
+            return out
+        return np.ma.MaskedArray(result, mask=np.ma.nomask if full is np.ma.nomask else np.array(full))
+
+
+def validate_params(spec, checked) -> None:
+    """Run ``spec.check_params`` (constraints between parameters, e.g. min <= max) on every
+    combination of values that broadcasting will pair up, scalars and arrays alike; raise
+    :class:`ParameterError` with the spec's message for the first combination it rejects."""
+    check = getattr(spec, "check_params", None)
+    if check is None or not checked:
+        return
+    if all(np.ndim(v) == 0 for v in checked):
+        message = check(*(float(v) for v in checked))
+    else:
+        try:
+            grid = np.broadcast_arrays(*(np.asarray(v) for v in checked))
+        except ValueError:
+            return  # the shape check reports it, naming every operand
+        rows = np.unique(np.stack([np.asarray(a, dtype=np.float64).ravel() for a in grid], axis=1), axis=0)
+        message = None
+        for row in rows:
+            message = check(*(float(v) for v in row))
+            if message:
+                break
+    if message:
+        raise ParameterError(f"{spec.name}: {message}")
 
 
 _param_kernels: dict[tuple[int, str], tuple[ActivationSpec, Any]] = {}
@@ -310,27 +390,74 @@ def _on_device(*objs: Any) -> bool:
 def _run_chunked(loop, arrays, params, threads: int, align: int = 64) -> None:
     """Run ``loop`` over ``threads`` chunks of the arrays' first axis (``align``-element
     aligned): the calling thread takes the first chunk itself, the pool the others (the loop
-    releases the GIL). Elementwise loops get flat arrays, axis-wise ones rows."""
+    releases the GIL). Elementwise loops get flat arrays, axis-wise ones rows.
+
+    Called from one of the pool's own threads (a parallel activation inside a task that runs
+    on the pool) the whole range runs inline: waiting there on work queued behind the caller
+    would deadlock. The chunks must not overlap in memory (callers guarantee it)."""
     n = arrays[-1].shape[0]
+    if threads <= 1 or getattr(_in_pool, "active", False):
+        loop(*arrays, *params)
+        return
     step = -(-n // threads)
     step = -(-step // align) * align
     bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
-    pool = _pool(threads)
+    pool = _pool()
     futures = [pool.submit(loop, *(a[lo:hi] for a in arrays), *params) for lo, hi in bounds[1:]]
     lo, hi = bounds[0]
-    loop(*(a[lo:hi] for a in arrays), *params)
-    for future in futures:
-        future.result()
+    try:
+        loop(*(a[lo:hi] for a in arrays), *params)
+    finally:
+        for future in futures:
+            future.result()
 
 
-def _contiguous_case(operands, params, out, shape, dtype) -> bool:
-    """True when the contiguous loop computes exactly what the ufunc would."""
+def _contiguous_case(operands, params, shape, dtype) -> bool:
+    """True when the contiguous loop computes exactly what the ufunc would: every operand
+    C-contiguous, aligned, writeable-typed (Numba types read-only arrays apart, and the loops
+    are compiled for writeable ones) and of the result's shape and dtype; scalar parameters."""
     if len(shape) == 0 or any(np.ndim(p) for p in params):
         return False
     for a in operands:
-        if a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
+        f = a.flags
+        if a.dtype != dtype or a.shape != shape or not (f.c_contiguous and f.aligned and f.writeable):
             return False
-    return out is None or (out.dtype == dtype and out.flags.c_contiguous)
+    return True
+
+
+def _writable_as_is(out, dtype, operands) -> bool:
+    """Whether the kernels may write straight into ``out``: the compute dtype in native byte
+    order, C-contiguous, aligned, and sharing no memory with any operand unless it *is* that
+    operand element for element (elementwise in place is safe: each element is read before
+    it is written, by the same thread). Anything else is computed into a temporary and
+    copied, which is what NumPy guarantees for overlapping operands.
+
+    Strided outputs must not reach Numba's ufunc either: its generated wrapper picks the
+    contiguous inner loop when the *inputs* are contiguous and ignores the output's stride, so
+    ``numba.vectorize(["float64(float64)"])(f)(np.ones(4), out=np.empty(8)[::2])`` writes the
+    first four elements of the buffer, not every other one (and a negative-stride out writes
+    before the buffer). fastact therefore hands that ufunc only fresh outputs.
+    """
+    f = out.flags
+    if type(out) is not np.ndarray or out.dtype != dtype or not (f.c_contiguous and f.aligned):
+        return False
+    for a in operands:
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a) and not _same_elements(out, a):
+            return False
+    return True
+
+
+def _same_elements(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def _is_masked(x: Any) -> bool:
+    return isinstance(x, np.ma.MaskedArray)
 
 
 def _is_duck_array(x: Any) -> bool:
@@ -348,6 +475,8 @@ def _coerce_input(x: Any, name: str, what: str = "input"):
             f"{name}: cannot convert {what} of type {type(x).__name__} to an array: {exc}"
         ) from None
     kind = arr.dtype.kind
+    if kind in "biuf" and not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))  # NumPy computes in native order too
     if kind == "f":
         if arr.dtype == np.float16:
             return arr.astype(np.float32), np.dtype(np.float32), np.dtype(np.float16)

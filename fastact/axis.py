@@ -27,6 +27,9 @@ from .spec import ABI_VERSION, Param, Properties, validate_record
 OUTPUTS = ("same", "reduce", "half")
 #: Rows are split between threads from this many elements on (as the elementwise threshold).
 PARALLEL_MIN_SIZE = 1 << 18
+#: In-place calls (``out=`` is the input or grad_out) compute this many elements of rows at a
+#: time into a scratch buffer (at least one row), then copy them over their own rows.
+IN_PLACE_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,13 @@ class AxisActivation(Bound):
         values = self.bind(params, kw)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
+        if isinstance(x, np.ma.MaskedArray) or isinstance(g, np.ma.MaskedArray):
+            from .errors import DTypeError
+
+            raise DTypeError(
+                f"{spec.name} is axis-wise: masked arrays are not supported (a mask changes what a row "
+                "is); fill them (x.filled(...)) or compress the rows first"
+            )
         if daskarray.is_dask_array(x):
             import dask.array as da
 
@@ -174,22 +184,35 @@ class AxisActivation(Bound):
         else:
             target_rows = (rows,) if out_n is None else (rows, out_n)
         direct = None  # the caller's out=, viewed as rows, when the kernels can write into it
+        aliased = False  # out= is an operand's own memory, row for row: computed a block at a time
         if out is not None:
-            from .activation import _check_out
+            from .activation import _check_out, _same_elements
 
             shape = arr.shape if backward else self._result_shape(arr.shape, axis, out_n, keepdims)
             _check_out(out, shape, work, spec.name)
-            if out.dtype == work:
+            if type(out) is np.ndarray and out.dtype == work and out.flags.aligned:
                 if backward or out_n is not None:
                     om = np.moveaxis(out, axis, -1)
                 else:
                     om = np.squeeze(out, axis) if keepdims else out
                 if om.flags.c_contiguous:
-                    direct = om.reshape(target_rows)
+                    rows_view = om.reshape(target_rows)
+                    inputs = (x2, g2) if backward else (x2,)
+                    shared = [a for a in inputs if np.may_share_memory(rows_view, a)]
+                    if not shared:
+                        direct = rows_view
+                    elif all(_same_elements(rows_view, a) for a in shared):
+                        direct, aliased = rows_view, True
+        kernel = spec.backward if backward else spec.forward
+        operands = (x2, g2) if backward else (x2,)
+        if aliased:
+            # in place (softmax(x, out=x), backward(x, g, out=g)): a row kernel may read its
+            # row after writing part of it, so each block of rows is computed into a small
+            # scratch buffer and then copied over its own rows (bounded extra memory)
+            self._run_in_place(kernel, operands, direct, checked, n)
+            return out
         result2 = direct if direct is not None else np.empty(target_rows, dtype=work)
         if rows and (n or (out_n is None and not backward)):
-            kernel = spec.backward if backward else spec.forward
-            operands = (x2, g2) if backward else (x2,)
             self._run(kernel, operands, result2, checked, rows * max(n, 1))
         if direct is not None:
             return out
@@ -201,9 +224,22 @@ class AxisActivation(Bound):
             if keepdims:
                 shaped = np.expand_dims(shaped, axis)
         if out is not None:
-            out[...] = shaped
+            np.copyto(out, shaped, casting="same_kind")
             return out
         return shaped.astype(result_dtype) if result_dtype != work else shaped
+
+    def _run_in_place(self, kernel, operands, result, params, n) -> None:
+        """Compute ``result`` (which is one of the operands' memory) a block of rows at a time."""
+        rows = result.shape[0]
+        if not rows or not n:
+            return
+        block = max(1, IN_PLACE_BLOCK // max(n, 1))
+        scratch = np.empty((min(block, rows),) + result.shape[1:], dtype=result.dtype)
+        for lo in range(0, rows, block):
+            hi = min(lo + block, rows)
+            part = scratch[: hi - lo]
+            self._run(kernel, [o[lo:hi] for o in operands], part, params, (hi - lo) * n)
+            result[lo:hi] = part
 
     def _result_shape(self, shape, axis, out_n, keepdims):
         shape = list(shape)

@@ -15,6 +15,8 @@ from .errors import ParameterError, SpecError
 from .spec import ActivationSpec, Param, Properties
 
 _cache: dict[str, ActivationSpec] = {}
+_built: dict[tuple, tuple] = {}
+_origins: dict[int, tuple] = {}
 
 
 def is_expression(name: str) -> bool:
@@ -52,6 +54,28 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
         raise ParameterError("compose() needs at least one activation")
     entries = [REGISTRY.entry(n) for n in names]
     specs = [e.spec for e in entries]
+    # one spec per (components, times_x, name): kernels are compiled per spec, and unpickling a
+    # composition (a Dask task on a worker) must find the compiled one, not build another
+    key = (tuple(id(s) for s in specs), bool(times_x), name)
+    hit = _built.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], specs)):
+        return hit[1]
+    spec = _build(names, entries, specs, times_x, name)
+    _built[key] = (specs, spec)
+    _origins[id(spec)] = (spec, tuple(names), bool(times_x), name)
+    return spec
+
+
+def origin(spec: ActivationSpec) -> tuple[tuple[str, ...], bool, str | None]:
+    """``(names, times_x, name)`` that :func:`compose` built ``spec`` from (how a composition
+    pickles: by what it is made of, rebuilt in the receiving process)."""
+    hit = _origins.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        raise SpecError(f"{spec.name} was not built by fastact.compose")
+    return hit[1], hit[2], hit[3]
+
+
+def _build(names, entries, specs, times_x, name) -> ActivationSpec:
     for s in specs:
         if s.kind != "elementwise":
             raise ParameterError(f"{s.name} is axis-wise; only elementwise activations compose")

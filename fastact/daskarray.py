@@ -44,14 +44,14 @@ def _result_dtype(*dtypes) -> np.dtype:
     return np.result_type(*out)
 
 
-def _get(key: str, target: str):
-    from . import get
+def _host(act):
+    """The activation a task runs: ``act`` itself (it pickles by name, compositions by what
+    they are made of), on the CPU when it was bound to the CUDA target."""
+    return act.on("cpu") if act.target == "cuda" else act
 
-    return get(key, target=target if target != "cuda" else "cpu")
 
-
-def _elementwise_block(*arrays, key: str, kind: str, target: str):
-    act = _get(key, target)
+def _elementwise_block(*arrays, act, kind: str):
+    act = _host(act)
     if kind == "forward":
         return act(*arrays)
     if kind == "grad":
@@ -63,7 +63,7 @@ def elementwise(act, op: str, x, g, values: tuple, out, rng):
     """The lazy ``op`` of elementwise ``act`` on Dask arrays (x and/or g)."""
     import dask.array as da
 
-    from .activation import _check_param
+    from .activation import _check_param, validate_params
 
     spec = act.spec
     if out is not None:
@@ -76,12 +76,9 @@ def elementwise(act, op: str, x, g, values: tuple, out, rng):
     result = _result_dtype(*dtypes)
     work = np.dtype(np.float32) if result == np.float16 else result
     checked = [_check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
-    if spec.check_params is not None and all(np.ndim(v) == 0 for v in checked):
-        message = spec.check_params(*(float(v) for v in checked))
-        if message:
-            raise ParameterError(f"{spec.name}: {message}")
+    validate_params(spec, checked)
     args = [x, *([g] if g is not None else []), *checked]
-    block = functools.partial(_elementwise_block, key=act.qualified_name, kind=op, target=act.target)
+    block = functools.partial(_elementwise_block, act=act, kind=op)
     return da.core.elemwise(block, *args, dtype=result, name=f"fastact-{spec.name}-{op}-" + _token(args))
 
 
@@ -94,8 +91,8 @@ def _token(args) -> str:
 # ---- axis-wise ---------------------------------------------------------------------------------
 
 
-def _axis_block(*arrays, key: str, target: str, backward: bool, axis: int, keepdims: bool, params: tuple):
-    act = _get(key, target)
+def _axis_block(*arrays, act, backward: bool, axis: int, keepdims: bool, params: tuple):
+    act = _host(act)
     if backward:
         return act.backward(arrays[0], arrays[1], *params, axis=axis)
     return act(arrays[0], *params, axis=axis, keepdims=keepdims)
@@ -119,7 +116,7 @@ def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims:
             f"{spec.name} splits axis {axis} into two halves, but its length is {n} (odd)"
         )
     dtype = _result_dtype(x.dtype)
-    kw = dict(key=act.qualified_name, target=act.target, axis=axis, keepdims=keepdims, params=tuple(values))
+    kw = dict(act=act, axis=axis, keepdims=keepdims, params=tuple(values))
     if len(x.chunks[axis]) > 1:
         if spec.name not in TWO_PASS or act.qualified_name.split(":")[0] != "fastact":
             raise ShapeMismatchError(
@@ -163,10 +160,20 @@ def _lse_blocks(x, axis, sign):
     )
 
 
-def _exp_shift(xb, lb, sign, log):
-    d = sign * xb.astype(np.float64) - lb.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        return (d if log else np.exp(d)).astype(xb.dtype)
+def _exp_shift(xb, lb, kb, sign, log):
+    """One block of softmax (``log``: log_softmax) given the row's log-sum-exp ``lb`` and its
+    count of +inf entries ``kb``. Rows whose lse is +inf take the limit the in-memory kernels
+    give: the +inf entries share the mass equally (1/k; log: -log k), the others get 0 (-inf)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = sign * xb.astype(np.float64) - lb.astype(np.float64)
+        y = d if log else np.exp(d)
+        inf_row = np.isposinf(lb)
+        if inf_row.any():
+            hit = sign * xb == np.inf
+            k = kb.astype(np.float64)
+            limit = np.where(hit, -np.log(k), -np.inf) if log else np.where(hit, 1.0 / k, 0.0)
+            y = np.where(inf_row, limit, y)
+    return y.astype(xb.dtype)
 
 
 def _two_pass(name, backward, x, g, axis, keepdims, dtype):
@@ -179,10 +186,11 @@ def _two_pass(name, backward, x, g, axis, keepdims, dtype):
         if name == "logmeanexp":
             lse = (lse.astype(np.float64) - np.log(x.shape[axis])).astype(dtype)
         return lse if keepdims else da.squeeze(lse, axis)
-    y = da.map_blocks(_exp_shift, x, lse, sign, False, dtype=dtype)
+    k = (sign * x == np.inf).sum(axis=axis, keepdims=True)
+    y = da.map_blocks(_exp_shift, x, lse, k, sign, False, dtype=dtype)
     if not backward:
         if name == "log_softmax":
-            return da.map_blocks(_exp_shift, x, lse, sign, True, dtype=dtype)
+            return da.map_blocks(_exp_shift, x, lse, k, sign, True, dtype=dtype)
         return y
     if name in ("logsumexp", "logmeanexp"):
         gk = g if g.ndim == x.ndim else da.expand_dims(g, axis)

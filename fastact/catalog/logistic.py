@@ -319,7 +319,8 @@ SPECS = [
         reference=R(lambda x, b, t: np.where(b * x > t, x, np_softplus(b * x) / b)),
         reference_derivative=R(lambda x, b, t: np.where(b * x > t, 1.0, np_sigmoid(b * x))),
         params=(
-            Param("beta", 1.0, "sharpness (beta > 0; beta=0 is rejected)", lower=0.0, lower_open=True),
+            Param("beta", 1.0, "sharpness (0 < beta < inf)", lower=0.0, upper=math.inf,
+                  lower_open=True, upper_open=True),  # fmt: skip
             Param("threshold", 20.0, "linear above beta*x > threshold (PyTorch default 20)"),
         ),
         properties=Properties("(0, inf)", True, True, False, False),

@@ -170,12 +170,32 @@ def softmax(x, out, sign):
             o[i] = numba.float64(o[i]) * inv
 
 
+#: Scratch for the exp terms of a log-sum-exp is this many elements, whatever the row length
+#: (a 2^31-element row costs 32 KiB of scratch, not a second row).
+SCRATCH = 4096
+
+
+@numba.njit(**OPTS)
+def _rest(xr, m, sign, t):
+    """sum of e^(v - m) over the entries below the max, plus (count of max entries - 1), in
+    float64: log1p of it is log(sum e^(v - m)). Computed in blocks of ``t`` (scratch)."""
+    n = xr.size
+    rest = 0.0
+    count = 0
+    step = max(t.size, 1)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        block = t[: hi - lo]
+        _exp_terms(xr[lo:hi], m, sign, block)
+        rest += _sum(block)
+        count += _count_max(xr[lo:hi], m, sign)
+    return rest + (count - 1)
+
+
 @numba.njit(**OPTS)
 def _lse_parts(xr, m, sign, t):
     """log(sum e^(v - m)) as log1p of the sum without one e^0 term (float64)."""
-    _exp_terms(xr, m, sign, t)
-    rest = _sum(t) + (_count_max(xr, m, sign) - 1)
-    return math.log1p(rest)
+    return math.log1p(_rest(xr, m, sign, t))
 
 
 @numba.njit(**OPTS)
@@ -186,7 +206,7 @@ def log_softmax(x, out, sign):
         if m == INF:
             _inf_row_softmax(xr, sign, o, True)
             continue
-        ls = _lse_parts(xr, m, sign, o)
+        ls = _lse_parts(xr, m, sign, o[:SCRATCH])  # o is free scratch until the last loop
         for i in range(o.size):
             v = sign * xr[i]
             hi = v - m
@@ -200,7 +220,7 @@ def log_softmax(x, out, sign):
 def logsumexp(x, out, mean, one):
     """out[r] = log(sum e^x) of row r (log(mean e^x) when ``mean``); ``one`` is 1 in x's dtype."""
     n = x.shape[1]
-    t = np.empty(n, dtype=x.dtype)
+    t = np.empty(min(n, SCRATCH), dtype=x.dtype)
     for r in range(x.shape[0]):
         xr = x[r]
         if n == 0:
@@ -210,8 +230,7 @@ def logsumexp(x, out, mean, one):
         if m == INF or m == -INF:
             out[r] = _nan_or(xr, m)
             continue
-        _exp_terms(xr, m, one, t)
-        rest = _sum(t) + (_count_max(xr, m, one) - 1)
+        rest = _rest(xr, m, one, t)
         if mean:  # log(s / n) with s = 1 + rest: log1p((s - n) / n) near s = n (exact for equal rows)
             z = (rest - (n - 1)) / n
             out[r] = numba.float64(m) + (math.log1p(z) if abs(z) < 0.5 else math.log((1.0 + rest) / n))
