@@ -28,6 +28,10 @@ TARGETS = ("cpu", "parallel", "cuda", "auto")
 #: sigmoid and ~1e6 for the memory-bound relu; 2^20 is where none of them is slower.
 PARALLEL_MIN_SIZE = 1 << 20
 
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_MISS = object()  # the fast path's "not mine": the general path takes the call
+
 _pool_lock = threading.Lock()
 _pool_executor: ThreadPoolExecutor | None = None
 _in_pool = threading.local()  # set in fastact's pool threads: nested calls there run inline
@@ -154,6 +158,7 @@ class Activation(Bound):
     def __init__(self, entry: Entry, target: str = "cpu", threads: int | None = None):
         super().__init__(entry, target, threads)
         self._compiled: dict[str, tuple] = {}
+        self._fast_ops: dict[str, Any] = {}
 
     @property
     def spec(self) -> ActivationSpec:
@@ -186,15 +191,142 @@ class Activation(Bound):
         ``stream`` (a Numba CUDA stream to launch and copy on) and ``keep_on_device`` (return
         a device array for host input instead of copying the result back).
         """
+        if rng is None and not kw:
+            result = self._fast("forward", x, None, params, out)
+            if result is not _MISS:
+                return result
         return self._apply("forward", x, None, params, kw, out, rng)
 
     def grad(self, x: Any, *params: Any, out: Any = None, rng: Any = None, **kw: Any):
         """f'(x; params), elementwise."""
+        if rng is None and not kw:
+            result = self._fast("grad", x, None, params, out)
+            if result is not _MISS:
+                return result
         return self._apply("grad", x, None, params, kw, out, rng)
 
     def backward(self, x: Any, grad_out: Any, *params: Any, out: Any = None, rng: Any = None, **kw: Any):
         """grad_out * f'(x; params) in one pass: the vector-Jacobian product of training."""
+        if rng is None and not kw:
+            result = self._fast("backward", x, grad_out, params, out)
+            if result is not _MISS:
+                return result
         return self._apply("backward", x, grad_out, params, kw, out, rng)
+
+    # -- the fast path -----------------------------------------------------------------------
+
+    def _fast(self, op, x, g, params, out):
+        """The common call decided with a few cheap checks: a C-contiguous, aligned, writeable
+        float32/float64 ``ndarray`` (or a Python float, a NumPy float32/float64 scalar), the
+        same for ``grad_out``, parameters left at their defaults or given positionally as
+        Python/NumPy scalars, no ``out`` or a matching one that shares no memory with the
+        inputs unless it *is* ``x`` or ``grad_out``, a host target, under the parallel
+        threshold. It calls the compiled contiguous loop directly; anything else returns
+        ``_MISS`` and takes :meth:`_apply`, which computes the same bits more generally."""
+        fast = self._fast_ops.get(op)
+        if fast is None:
+            fast = self._fast_ops[op] = self._prepare_fast(op)
+        if fast is False:
+            return _MISS
+        loop, p32, p64 = fast
+        tx = type(x)
+        if tx is np.ndarray:
+            dt = x.dtype
+            if dt is _F64:
+                p = p64
+            elif dt is _F32:
+                p = p32
+            else:
+                return _MISS
+            if params:
+                p = self._fast_params(params, dt)
+                if p is None:
+                    return _MISS
+            f = x.flags
+            shape = x.shape
+            if not (f.c_contiguous and f.aligned and f.writeable) or not shape:
+                return _MISS
+            if self.threads > 1 and x.size >= PARALLEL_MIN_SIZE:
+                return _MISS
+            if g is not None:
+                if type(g) is not np.ndarray or g.dtype is not dt or g.shape != shape:
+                    return _MISS
+                f = g.flags
+                if not (f.c_contiguous and f.aligned and f.writeable):
+                    return _MISS
+            if out is None:
+                o = np.empty(shape, dt)
+            else:
+                if type(out) is not np.ndarray or out.dtype is not dt or out.shape != shape:
+                    return _MISS
+                f = out.flags
+                if not (f.c_contiguous and f.aligned and f.writeable):
+                    return _MISS
+                if out is not x and np.may_share_memory(out, x):
+                    return _MISS
+                if g is not None and out is not g and np.may_share_memory(out, g):
+                    return _MISS
+                o = out
+            if len(shape) == 1:
+                if g is None:
+                    loop(x, o, *p)
+                else:
+                    loop(x, g, o, *p)
+            elif g is None:
+                loop(x.reshape(-1), o.reshape(-1), *p)
+            else:
+                loop(x.reshape(-1), g.reshape(-1), o.reshape(-1), *p)
+            return o
+        if out is None and (tx is float or tx is np.float64 or tx is np.float32) and (
+            g is None or type(g) is tx
+        ):
+            # a scalar: one-element arrays through the same loop (so the same bits) -> a scalar
+            dt = _F32 if tx is np.float32 else _F64
+            p = p32 if dt is _F32 else p64
+            if params:
+                p = self._fast_params(params, dt)
+                if p is None:
+                    return _MISS
+            o = np.empty(1, dt)
+            if g is None:
+                loop(np.array((x,), dt), o, *p)
+            else:
+                loop(np.array((x,), dt), np.array((g,), dt), o, *p)
+            return o[0]
+        return _MISS
+
+    def _prepare_fast(self, op):
+        """``(loop, float32 defaults, float64 defaults)``, or ``False`` when this activation
+        never takes the fast path (a CUDA target, or no kernel for ``op``)."""
+        if self.target == "cuda" or (op != "forward" and self.spec.derivative is None):
+            return False
+        _, loop = self._kernels(op)
+        spec = self.spec
+        defaults = [p.default for p in spec.params]
+        if spec.check_params is not None and spec.check_params(*defaults):
+            return False  # defaults that fail their own check: let the general path say so
+        return loop, tuple(np.float32(v) for v in defaults), tuple(np.float64(v) for v in defaults)
+
+    def _fast_params(self, params, dt):
+        """Positional scalar parameters (the rest at their defaults) checked against their
+        bounds and each other, in ``dt``; ``None`` for anything else (arrays, bools, too many)."""
+        spec = self.spec
+        if len(params) > len(spec.params):
+            return None
+        values = []
+        for v in params:
+            tv = type(v)
+            if tv is not float and tv is not int and tv is not np.float64 and tv is not np.float32:
+                return None
+            values.append(v)
+        for p in spec.params[len(params) :]:
+            values.append(p.default)
+        for p, v in zip(spec.params, values):
+            if (p.lower is not None or p.upper is not None) and not p.accepts(v):
+                return None  # the general path raises the precise ParameterError
+        if spec.check_params is not None and spec.check_params(*(float(v) for v in values)):
+            return None
+        return tuple(dt.type(v) for v in values)
 
     def param_grad(self, x: Any, grad_out: Any, *params: Any, **kw: Any) -> dict[str, np.ndarray]:
         """d loss / d parameter for every learnable parameter, given d loss / d output.

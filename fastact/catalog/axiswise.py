@@ -19,10 +19,18 @@ from ..spec import Param, Properties
 LD = np.longdouble
 
 
-def _rows():
-    from ..kernels import rows
+_ROWS = None
 
-    return rows
+
+def _rows():
+    """The row-kernel module, imported on first use (it compiles nothing until called, but
+    importing it imports Numba, which ``import fastact`` must not)."""
+    global _ROWS
+    if _ROWS is None:
+        from ..kernels import rows
+
+        _ROWS = rows
+    return _ROWS
 
 
 def _one(x):
