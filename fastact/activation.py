@@ -170,9 +170,17 @@ class Activation(Bound):
         params = ", ".join(f"{p.name}={p.default!r}" for p in s.params)
         return f"{s.name}(x{', ' + params if params else ''}): {s.summary}\n\n{s.formula}"
 
-    def ufunc(self, op: str = "forward"):
-        """The raw compiled NumPy ufunc for ``op`` (forward, grad or backward)."""
-        return self._kernels(op)[0]
+    def ufunc(self, op: str = "forward") -> np.ufunc:
+        """The compiled ``numpy.ufunc`` for ``op`` (forward, grad or backward): float32 and
+        float64 loops, NumPy's own dispatch (``__array_ufunc__``, ``.reduce``-free use in
+        other libraries), no fastact checks.
+
+        Pass it only fresh or contiguous outputs: a Numba-generated ufunc picks its
+        contiguous inner loop from the inputs' strides alone, so with contiguous inputs a
+        strided ``out=`` is written as if it were contiguous (``ufunc(x, out=buf[::2])``).
+        Calling the activation itself (``fastact.gelu(x, out=buf[::2])``) is always right.
+        """
+        return self._kernels(op)[0].ufunc
 
     def _kernels(self, op: str):
         found = self._compiled.get(op)
