@@ -162,3 +162,10 @@ def test_axis_fast_path_equals_general_path_bitwise(name, dtype):
         out = np.empty_like(x)
         assert act.backward(x, g, out=out) is out
         _same(out, general)
+
+
+def test_ufunc_is_a_real_numpy_ufunc():
+    u = fa.gelu.ufunc()
+    assert isinstance(u, np.ufunc) and u.types == ["f->f", "d->d"]
+    x = _values(np.float64)
+    _same(u(x), fa.gelu(x))
