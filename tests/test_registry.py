@@ -1,5 +1,6 @@
 """The entry-point registry with real (fake-installed) plugin distributions."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -9,6 +10,7 @@ import pytest
 
 import fastact as fa
 from fastact.registry import Registry
+from fastact.spec import ActivationSpec
 
 from . import plugin_fixtures
 
@@ -111,3 +113,121 @@ def test_listing_plugins_does_not_compile(plugins):
     subprocess.run(
         [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); {code}"], check=True
     )
+
+
+# ---- thread safety and contained plugins (issues 13 and 14) ---------------------------------
+
+
+def _dist(root, dist, module, source):
+    info = root / f"{module}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[fastact.activations]\n{module} = {module}:specs\n")
+    (root / f"{module}.py").write_text(source)
+
+
+SPEC_SOURCE = """
+import numpy as np
+from fastact.plugin import ActivationSpec, Properties
+def f(x):
+    return x
+def specs():
+    print("specs() speaking on stdout")
+    return [ActivationSpec(name={name!r}, summary="", formula="x", forward=f, derivative=None,
+            reference=lambda x: np.asarray(x, float), properties=Properties("", True, True, True, False))]
+"""
+
+
+def test_the_first_lookup_from_many_threads_loads_once_and_completely(tmp_path):
+    _dist(tmp_path, "reentrant-plugin", "fa_reentrant",
+          "from fastact import gelu  # a lookup while the registry is loading\n"
+          + SPEC_SOURCE.format(name="reentrant_one"))  # fmt: skip
+    code = f"""
+import sys, threading, warnings
+sys.path.insert(0, {str(tmp_path)!r})
+warnings.simplefilter("error")
+import fastact as fa
+barrier, errors = threading.Barrier(8), []
+def work():
+    barrier.wait()
+    try:
+        assert fa.get("relu").name == "relu" and fa.get("reentrant_one").name == "reentrant_one"
+    except BaseException as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert not errors, errors
+assert not fa.REGISTRY.failures, fa.REGISTRY.failures
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "specs() speaking on stdout" in done.stderr and not done.stdout
+
+
+def test_register_and_unregister_from_many_threads():
+    import threading
+
+    registry = Registry(entry_points=lambda: [])
+    spec = registry.get("relu")
+    specs = [ActivationSpec(**{**spec.__dict__, "name": f"threaded_{i}", "aliases": ()}) for i in range(16)]
+    barrier, errors = threading.Barrier(8), []
+
+    def work(chunk):
+        barrier.wait()
+        try:
+            for s in chunk:
+                registry.register(s)
+                assert registry.get(s.name) is s
+            registry.unregister(chunk[0].name)
+        except BaseException as exc:
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(specs[2 * i : 2 * i + 2],)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors, errors
+    left = sorted(n for n in registry.names() if n.startswith("threaded_"))
+    assert left == sorted(s.name for s in specs[1::2])
+    assert "relu" in registry.names()
+
+
+def test_a_plugin_that_exits_or_prints_is_contained(tmp_path, monkeypatch, capsys):
+    import json
+
+    from click.testing import CliRunner
+
+    from fastact.cli import main
+
+    _dist(tmp_path, "exit-plugin", "fa_exit", "import sys\nsys.exit(3)\n")
+    chatty = "print('hello from a plugin')\n" + SPEC_SOURCE.format(name="chatty")
+    _dist(tmp_path, "chatty-plugin", "fa_chatty", chatty)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry, messages = _loaded()
+    failures = {f.source: f.error for f in registry.failures}
+    assert failures == {"exit-plugin": "failed to load: SystemExit: 3"}
+    assert registry.get("relu").name == "relu" and registry.get("chatty").name == "chatty"
+    out = capsys.readouterr()
+    assert "hello from a plugin" in out.err and "speaking on stdout" in out.err and not out.out
+    try:  # the CLI: exit code 0 and --json still valid JSON on stdout
+        fa.REGISTRY.reload()
+        result = CliRunner().invoke(main, ["plugins", "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert {"source": "exit-plugin", "entry_point": "fa_exit = fa_exit:specs",
+                "error": "failed to load: SystemExit: 3"} in data["failures"]  # fmt: skip
+        assert "speaking on stdout" in result.stderr
+    finally:
+        sys.modules.pop("fa_chatty", None)
+        fa.REGISTRY.reload()
+
+
+def test_a_hanging_plugin_import_says_which_and_how_to_skip(tmp_path):
+    _dist(tmp_path, "slow-plugin", "fa_slow", "import time\ntime.sleep(1.5)\nspecs = []\n")
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import fastact; print(len(fastact.names()))"
+    env = {**os.environ, "FASTACT_PLUGIN_WARN_SECONDS": "0.3"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if "still importing" in line]
+    assert "'slow-plugin'" in line and "--no-plugins" in line and "FASTACT_PLUGINS=0" in line
+    assert done.stdout.strip().isdigit()
