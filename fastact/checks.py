@@ -25,7 +25,7 @@ from functools import partial
 import numpy as np
 
 from .accuracy import SPECIAL, bounds, samples, ulp_errors, within
-from .errors import CompileError, SpecError
+from .errors import CompileError, SpecError, compile_summary
 from .spec import ActivationSpec
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -233,8 +233,7 @@ def _finite_differences(problem, act, spec: ActivationSpec, seed: int) -> None:
             djit = jit(d)
             got = np.array([djit(v, *p) for v in x[usable]])
         except Exception as exc:  # numba typing errors: report, keep checking the others
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            problem(f"param:{param.name}", f"does not compile with Numba: {first}")
+            problem(f"param:{param.name}", f"does not compile with Numba: {compile_summary(exc)}")
             continue
         step = 1e-6 * max(1.0, abs(p[i]))
         hi, lo = list(p), list(p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,9 @@ from .errors import SpecError
 #: optional field whose default keeps the old behaviour does not bump it).
 ABI_VERSION = 1
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: lower_snake_case; used with fullmatch (``$`` would also accept a trailing newline)
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+_JIT_LOCK = threading.RLock()
 _PENDING_JITABLE: list[Callable] = []
 _PENDING_OVERLOADS: list[Callable[[], None]] = []
 _JIT_READY = False
@@ -33,34 +36,38 @@ def jitable(fn: Callable) -> Callable:
     Numba); it is registered with Numba's ``register_jitable`` only when the first kernel is
     compiled, so ``import fastact`` never imports Numba.
     """
-    if _JIT_READY:
-        from numba.extending import register_jitable
+    with _JIT_LOCK:
+        if _JIT_READY:
+            from numba.extending import register_jitable
 
-        register_jitable(forceinline=True, error_model="numpy")(fn)
-    else:
-        _PENDING_JITABLE.append(fn)
+            register_jitable(forceinline=True, error_model="numpy")(fn)
+        else:
+            _PENDING_JITABLE.append(fn)
     return fn
 
 
 def _register_overload(install: Callable[[], None]) -> None:
     """Run ``install`` (which registers Numba overloads) before the first kernel compiles."""
-    if _JIT_READY:
-        install()
-    else:
-        _PENDING_OVERLOADS.append(install)
+    with _JIT_LOCK:
+        if _JIT_READY:
+            install()
+        else:
+            _PENDING_OVERLOADS.append(install)
 
 
 def _activate_jitables() -> None:
-    """Register every helper marked with :func:`jitable` with Numba (called by kernels)."""
+    """Register every helper marked with :func:`jitable` with Numba (called by kernels; thread-safe:
+    two threads compiling their first kernels register each helper once)."""
     global _JIT_READY
     from numba.extending import register_jitable
 
-    _JIT_READY = True
-    while _PENDING_OVERLOADS:
-        _PENDING_OVERLOADS.pop()()
-    while _PENDING_JITABLE:
-        # forceinline: kernels must inline their helpers for the loop to vectorize
-        register_jitable(forceinline=True, error_model="numpy")(_PENDING_JITABLE.pop())
+    with _JIT_LOCK:
+        _JIT_READY = True
+        while _PENDING_OVERLOADS:
+            _PENDING_OVERLOADS.pop()()
+        while _PENDING_JITABLE:
+            # forceinline: kernels must inline their helpers for the loop to vectorize
+            register_jitable(forceinline=True, error_model="numpy")(_PENDING_JITABLE.pop())
 
 
 @dataclass(frozen=True)
@@ -222,10 +229,10 @@ def validate_record(spec, fail: Callable[[str], None], named: str) -> None:
     stated accuracy. ``fail`` raises; ``named`` starts the bad-name message."""
     if spec.abi != ABI_VERSION:
         fail(f"declares ABI version {spec.abi!r}; this fastact reads version {ABI_VERSION}")
-    if not isinstance(spec.name, str) or not _NAME_RE.match(spec.name):
+    if type(spec.name) is not str or not _NAME_RE.fullmatch(spec.name):  # a str subclass could lie
         raise SpecError(f"{named} is not lower_snake_case (letters, digits and '_', starting with a letter)")
     for alias in spec.aliases:
-        if not isinstance(alias, str) or not _NAME_RE.match(alias):
+        if type(alias) is not str or not _NAME_RE.fullmatch(alias):
             fail(f"alias {alias!r} is not lower_snake_case")
     names = [p.name for p in spec.params]
     if len(set(names)) != len(names):
@@ -233,7 +240,8 @@ def validate_record(spec, fail: Callable[[str], None], named: str) -> None:
     for p in spec.params:
         if not isinstance(p, Param):
             fail(f"parameter {p!r} is not a Param")
-        if not _NAME_RE.match(p.name) or p.name in ("x", "out", "rng", "g", "axis"):
+        valid = type(p.name) is str and _NAME_RE.fullmatch(p.name)
+        if not valid or p.name in ("x", "out", "rng", "g", "axis"):
             fail(f"parameter name {p.name!r} is invalid or reserved")
         if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
             fail(f"parameter {p.name!r} default {p.default!r} is not a number")

@@ -16,11 +16,13 @@ declarations without compiling anything.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .. import __version__
-from ..errors import CompileError
+from ..errors import CompileError, compile_summary
 from ..spec import ABI_VERSION, ActivationSpec
 
 _C = {"f32": "float", "f64": "double"}
@@ -49,8 +51,24 @@ def _keys(spec: ActivationSpec) -> list[str]:
     return keys if spec.derivative is not None else [k for k in keys if k.startswith("forward")]
 
 
+def c_identifier(name: str) -> str:
+    """``name`` (``dist:name`` for a plugin) as a C identifier fragment: ``[A-Za-z0-9_]`` only
+    (``:`` becomes ``__``); a distribution name never reaches the header as it is."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", str.__str__(str(name)).replace(":", "__"))
+
+
+def c_comment(text: str) -> str:
+    """``text`` safe inside a C block comment, on one line: whitespace runs (newlines included)
+    become one space, ``*/`` and ``/*`` are broken apart, non-printable characters dropped."""
+    flat = "".join(c if c.isprintable() else " " for c in str.__str__(str(text)))
+    flat = " ".join(flat.split())
+    while "*/" in flat or "/*" in flat:
+        flat = flat.replace("*/", "* /").replace("/*", "/ *")
+    return flat
+
+
 def _symbol(name: str, key: str) -> str:
-    return f"fastact_{name}_{key}"
+    return f"fastact_{c_identifier(name)}_{key}"
 
 
 def prototype(spec: ActivationSpec, key: str, name: str | None = None) -> str:
@@ -60,7 +78,7 @@ def prototype(spec: ActivationSpec, key: str, name: str | None = None) -> str:
     ctype = _C[t]
     symbol = _symbol(name or spec.name, key)
     if kind != "array":
-        args = ", ".join([f"{ctype} x", *(f"{ctype} {p.name}" for p in spec.params)])
+        args = ", ".join([f"{ctype} x", *(f"{ctype} {c_identifier(p.name)}" for p in spec.params)])
         return f"{ctype} {symbol}({args})"
     g = f"const {ctype} *g, " if op == "backward" else ""
     return f"void {symbol}(const {ctype} *x, {g}{ctype} *y, int64_t n, const double *params)"
@@ -74,6 +92,7 @@ class CApi(Mapping):
         self.spec = spec
         self.label = label
         self._built: dict[str, CFunction] = {}
+        self._lock = threading.Lock()
 
     def __iter__(self) -> Iterator[str]:
         return iter(_keys(self.spec))
@@ -84,9 +103,10 @@ class CApi(Mapping):
     def __getitem__(self, key: str) -> CFunction:
         if key not in _keys(self.spec):
             raise KeyError(f"{self.label} has no C entry point {key!r}; available: {', '.join(self)}")
-        if key not in self._built:
-            self._built[key] = self._compile(key)
-        return self._built[key]
+        with self._lock:  # two threads asking at once compile it once
+            if key not in self._built:
+                self._built[key] = self._compile(key)
+            return self._built[key]
 
     def signatures(self) -> dict[str, str]:
         """``key -> C prototype`` for every entry point (compiles nothing)."""
@@ -133,11 +153,12 @@ class CApi(Mapping):
             source = "\n".join(lines) + "\n"
         namespace = {"numba": numba, "_f": jit(fn)}
         try:
-            exec(compile(source, f"<fastact cfunc {self.label} {key}>", "exec"), namespace)
+            exec(compile(source, f"<fastact cfunc {self.label!r} {key}>", "exec"), namespace)
             compiled = numba.cfunc(sig, error_model="numpy")(namespace["entry"])
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise CompileError(f"{self.label}: the C entry point {key} does not compile: {first}") from exc
+            raise CompileError(
+                f"{self.label}: the C entry point {key} does not compile: {compile_summary(exc)}"
+            ) from exc
         return CFunction(_symbol(spec.name, key), compiled.address, prototype(spec, key), compiled)
 
 
@@ -161,12 +182,17 @@ def header(entries: list[tuple[str, ActivationSpec]]) -> str:
         "",
     ]
     for name, spec in entries:
-        cname = name.replace(":", "__").replace("-", "_")
+        # only identifiers and escaped comment text: a plugin's name, formula or parameter
+        # names cannot end a comment, start a directive or break a declaration
+        cname = c_identifier(name)
         upper = cname.upper()
-        lines.append(f"/* {spec.name}: {spec.formula} */")
+        lines.append(f"/* {c_comment(spec.name)}: {c_comment(spec.formula)} */")
         lines.append(f"#define FASTACT_{upper}_NPARAMS {len(spec.params)}")
         for i, p in enumerate(spec.params):
-            lines.append(f"#define FASTACT_{upper}_PARAM_{p.name.upper()} {i} /* default {p.default!r} */")
+            default = c_comment(repr(float(p.default)))
+            lines.append(
+                f"#define FASTACT_{upper}_PARAM_{c_identifier(p.name).upper()} {i} /* default {default} */"
+            )
         for key in _keys(spec):
             proto = prototype(spec, key, cname)
             ret, _, rest = proto.partition(" ")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import CompileError, TargetUnavailableError
+from ..errors import CompileError, TargetUnavailableError, compile_summary
 from ..spec import ActivationSpec, _activate_jitables
 
 THREADS_PER_BLOCK = 256
@@ -132,6 +132,9 @@ def _simulated_math():
                 setattr(math, name, fn)
 
 
+OPS = ("forward", "grad", "backward")
+#: the kernel source; every field is made here (op from OPS, p0..pk, x, g, out, n): no spec or
+#: plugin text is interpolated (the label only names the compiled code object)
 _TEMPLATE = """\
 def {op}({args}):
     start = cuda.grid(1)
@@ -158,7 +161,9 @@ def kernel(spec: ActivationSpec, op: str, array_params: bool = False, label: str
     ``x``, ``g`` and ``out`` are flat device arrays of one dtype; ``params`` are scalars, or
     flat arrays of ``n`` elements when ``array_params``.
     """
-    key = (id(spec), op, array_params)
+    if op not in OPS:  # op is written into the kernel's source: only these names
+        raise ValueError(f"op must be one of {OPS}, not {op!r}")
+    key = (id(spec), op, bool(array_params))
     with _lock:
         hit = _built.get(key)
         if hit is not None and hit[0] is spec:
@@ -186,11 +191,10 @@ def _build(spec: ActivationSpec, op: str, array_params: bool, label: str):
     namespace = {"numba": numba, "cuda": cuda}
     try:
         namespace["_f"] = device_function(fn)
-        exec(compile(source, f"<fastact cuda kernel {label} {op}>", "exec"), namespace)
+        exec(compile(source, f"<fastact cuda kernel {label!r} {op}>", "exec"), namespace)
         return cuda.jit(namespace[op])
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CompileError(f"{label}: the {op} CUDA kernel does not compile: {first}") from exc
+        raise CompileError(f"{label}: the {op} CUDA kernel does not compile: {compile_summary(exc)}") from exc
 
 
 def launch_config(n: int) -> tuple[int, int]:
