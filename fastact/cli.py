@@ -1,8 +1,10 @@
-"""The ``fastact`` command line: list, show, eval, plugins (and bench).
+"""The ``fastact`` command line: list, show, eval, plugins, verify, bench, plot, compare, cache...
 
 Every error is one line on stderr: exit code 2 for a usage mistake (unknown name, bad value,
-bad option), 1 for a run that failed. ``--json`` output goes to stdout alone; non-finite
-numbers are written as the strings "nan", "inf" and "-inf" so the JSON stays strict.
+bad option, an output path that cannot be written), 1 for a run that failed. ``--json`` output
+goes to stdout alone; non-finite numbers are written as the strings "nan", "inf" and "-inf" so
+the JSON stays strict. Output paths are checked before any work starts; if writing still fails
+at the end, the results go to stdout and the error is one line on stderr.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__, get, info
 from .errors import (
+    CacheWarning,
     DTypeError,
     FastactError,
     FastactWarning,
@@ -62,11 +67,42 @@ class OneLineGroup(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except FastactError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_one_line(exc)}", err=True)
             sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
         except BrokenPipeError:
             sys.exit(1)
+        except MemoryError:
+            click.echo("Error: out of memory; try a smaller --size or --samples", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug, not a user mistake: still one line (FASTACT_DEBUG=1 shows it)
+            if os.environ.get("FASTACT_DEBUG", "0") not in ("", "0"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+                       "(set FASTACT_DEBUG=1 for the traceback)", err=True)  # fmt: skip
+            sys.exit(1)
         sys.exit(0)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """fastact's own warnings (the kernel cache's) as one ``warning:`` line on stderr."""
+    if isinstance(category, type) and issubclass(category, FastactWarning):
+        click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+        return
+    _default_showwarning(message, category, filename, lineno, file, line)
+
+
+def np_quiet():
+    """NumPy floating-point warnings off (curves over wide ranges overflow on purpose)."""
+    import numpy as np
+
+    return np.errstate(all="ignore")
 
 
 def jsonable(value: Any) -> Any:
@@ -95,12 +131,80 @@ def report_failures() -> None:
         )
 
 
+def check_output(path: str | None, option: str) -> None:
+    """Refuse (exit 2, before any work) an output path that cannot be written: a missing
+    directory, a directory, a file or directory without write permission."""
+    if path is None:
+        return
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise CLIError(f"{option} {path}: is a directory", 2)
+    if not parent.is_dir():
+        raise CLIError(f"{option} {path}: the directory {parent} does not exist", 2)
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise CLIError(f"{option} {path}: the file is not writable", 2)
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {path}: cannot create files in {parent}", 2)
+
+
+def write_text(path: str, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def write_or_print(path: str, text: str, printed: bool) -> None:
+    """Write ``text`` to ``path``; if that fails, put ``text`` on stdout (unless ``printed``
+    already) so no result is lost, and fail with one line."""
+    try:
+        write_text(path, text)
+    except OSError as exc:
+        if not printed:
+            click.echo(text, nl=not text.endswith("\n"))
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}; the results are on stdout", 1) from None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable, else physical memory), or None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(need: float, option: str, what: str) -> None:
+    """Refuse (exit 2) before allocating when ``need`` bytes exceed the memory available."""
+    have = available_memory()
+    if have is not None and need > have:
+        raise CLIError(
+            f"{option}: {what} needs about {_bytes(need)} of memory; {_bytes(have)} are available", 2
+        )
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fastact")
 @click.option("--no-plugins", is_flag=True, help="Load builtin activations only (like FASTACT_PLUGINS=0).")
 def main(no_plugins: bool) -> None:
     """Fast activation functions compiled with Numba: list, inspect, evaluate, benchmark."""
-    warnings.simplefilter("ignore", FastactWarning)  # the CLI reports failures itself
+    warnings.simplefilter("ignore", FastactWarning)  # the CLI reports plugin failures itself
+    warnings.simplefilter("always", CacheWarning)  # said once each by fastact.cache: one line
+    warnings.showwarning = _show_warning
     if no_plugins:
         REGISTRY.reload(plugins=False)
 
@@ -197,17 +301,45 @@ def show(name: str, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
+def _load_npy(path: str):
+    """The array in a .npy file of real numbers; one-line usage errors for anything else
+    (a .npz archive, a text file, strings, Python objects, complex numbers)."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror or exc}", 2) from None
+    if magic.startswith(b"PK\x03\x04"):
+        raise CLIError(f"{path} is a .npz archive; --input takes one array in a .npy file (numpy.save)", 2)
+    if magic != b"\x93NUMPY":
+        raise CLIError(f"{path} is not a .npy file; --input takes an array saved with numpy.save", 2)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise CLIError(f"{path} holds Python objects (dtype object), not numbers", 2) from None
+        raise CLIError(f"cannot read {path}: {_one_line(exc)}", 2) from None
+    except (OSError, EOFError) as exc:
+        raise CLIError(f"cannot read {path}: {_one_line(exc)}", 2) from None
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "c":
+        raise DTypeError(f"{path} holds complex numbers ({arr.dtype}); fastact computes on real numbers")
+    if arr.dtype.kind not in "biuf":
+        raise CLIError(f"{path} holds {arr.dtype} values, not real numbers", 2)
+    return arr
+
+
 def _parse_values(values: tuple[str, ...], input_file: str | None):
     import numpy as np
 
     if input_file:
-        try:
-            arr = np.load(input_file, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CLIError(f"cannot read {input_file}: {exc}", 2) from None
-        return np.asarray(arr)
+        if values:
+            raise CLIError("give VALUES or --input FILE.npy, not both", 2)
+        return _load_npy(input_file)
     if not values:
-        stdin = click.get_text_stream("stdin")
+        stdin = sys.stdin
         if stdin is not None and not stdin.isatty():
             values = tuple(stdin.read().replace(",", " ").split())
     if not values:
@@ -390,6 +522,7 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
     """Write fastact.h: C declarations of the activations' C entry points (fastact.c_api)."""
     from .kernels.cabi import header
 
+    check_output(output, "--output")
     entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries("elementwise")
     for e in entries:
         if e.spec.kind != "elementwise":
@@ -402,11 +535,7 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        with open(output, "w") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise CLIError(f"cannot write {output}: {exc.strerror}", 1) from None
+    write_or_print(output, text, printed=False)
     click.echo(f"wrote {output} ({len(entries)} activation(s))", err=True)
 
 
@@ -418,8 +547,6 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
 )
 def new_plugin(name: str, directory: str, activation: str) -> None:
     """Write a ready-to-install plugin package NAME (pyproject entry point, one activation, a test)."""
-    from pathlib import Path
-
     from .plugin_tools import new_plugin as write
 
     try:
@@ -448,24 +575,34 @@ def plot(names: tuple[str, ...], output: str | None, xrange: tuple[float, float]
     from . import plot as plot_mod
 
     lo, hi = xrange
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise CLIError(f"--range needs finite LO and HI, not {lo:g} {hi:g}", 2)
     if not lo < hi:
         raise CLIError(f"--range needs LO < HI, not {lo:g} {hi:g}", 2)
+    if not math.isfinite(hi - lo) or (hi - lo) / 800 <= 0 or lo + (hi - lo) / 800 == lo:
+        raise CLIError(f"--range {lo:g} {hi:g}: HI - LO must be finite and wide enough for 800 steps", 2)
+    check_output(output, "--output")
     for name in names:
         get(name)  # unknown names: one line, exit 2
-    try:
-        if output is None:
-            click.echo(plot_mod.sketch(names, lo, hi, grad))
-            return
+    if output is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise CLIError("fastact plot -o needs matplotlib: pip install 'fastact[plot]' "
                            "(without -o it draws in the terminal)", 1) from None  # fmt: skip
-        plot_mod.figure(names, lo, hi, grad, output)
-    except ValueError as exc:
-        raise CLIError(str(exc), 2) from None
-    except OSError as exc:
-        raise CLIError(f"cannot write {output}: {exc.strerror or exc}", 1) from None
+    try:
+        with np_quiet():
+            if output is None:
+                click.echo(plot_mod.sketch(names, lo, hi, grad))
+                return
+            try:
+                plot_mod.figure(names, lo, hi, grad, output)
+            except OSError as exc:
+                click.echo(plot_mod.sketch(names, lo, hi, grad))  # the picture, at least
+                why = exc.strerror or exc
+                raise CLIError(f"cannot write {output}: {why}; a sketch is on stdout", 1) from None
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise CLIError(f"cannot plot over --range {lo:g} {hi:g}: {_one_line(exc)}", 2) from None
     click.echo(f"wrote {output}", err=True)
 
 
@@ -494,6 +631,7 @@ def compare(names, dataset, epochs, hidden, seed, lr, as_json, plot_path):
         widths = []
     if not widths or min(widths) < 1:
         raise CLIError(f"--hidden takes positive layer widths like 64,64, not {hidden!r}", 2)
+    check_output(plot_path, "--plot")
     names = list(names) or cmp.DEFAULT
     acts = [get(n) for n in names]  # unknown names: one line, exit 2
     if any(a.spec.kind != "elementwise" for a in acts):
@@ -515,12 +653,24 @@ def compare(names, dataset, epochs, hidden, seed, lr, as_json, plot_path):
                                      tick=lambda: bar.update(1)))  # fmt: skip
     config = {"dataset": dataset, "epochs": epochs, "hidden": widths, "seed": seed, "lr": lr, "batch": 64}
     doc = {"config": config, "results": results}
-    if plot_path:
-        cmp.plot_losses(doc, plot_path)
-    if as_json:
+    if as_json:  # the results first: a plot that fails to write loses nothing
         echo_json(doc)
     else:
         click.echo(cmp.render(doc))
+    if plot_path:
+        try:
+            cmp.plot_losses(doc, plot_path)
+        except OSError as exc:
+            raise CLIError(
+                f"cannot write {plot_path}: {exc.strerror or exc}; the results are on stdout", 1
+            ) from None
+
+
+#: rough peak bytes per element: verify's samples (float64 copies, long double references,
+#: error arrays and masks), and bench's arrays of the benchmarked dtype (x, g, out, scratch,
+#: the copy's output, the baselines' temporaries)
+VERIFY_BYTES_PER_SAMPLE = 128
+BENCH_ARRAYS = 8
 
 
 class SizeType(click.ParamType):
@@ -535,7 +685,7 @@ class SizeType(click.ParamType):
             number = float(str(value).replace("_", ""))
         except ValueError:
             self.fail(f"{value!r} is not a number of elements", param, ctx)
-        if not (number >= 1 and number == int(number) and number < 2**62):
+        if not math.isfinite(number) or not (number >= 1 and number == int(number) and number < 2**62):
             self.fail(f"{value!r} is not a positive whole number of elements", param, ctx)
         return int(number)
 
@@ -550,7 +700,8 @@ class SizeType(click.ParamType):
 @click.option("--exhaustive", is_flag=True, help="All 2^32 float32 bit patterns (minutes per activation).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def verify(names, dtype, n, op, exhaustive, seed, as_json):
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON results here.")
+def verify(names, dtype, n, op, exhaustive, seed, as_json, output):
     """Measure max ULP, absolute and relative error against the NumPy references.
 
     Exit code 1 when an activation exceeds its documented bound (`fastact show NAME`).
@@ -561,6 +712,9 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
         raise CLIError("--exhaustive walks the 2^32 float32 bit patterns; use --dtype float32", 2)
     dtypes = ["float32"] if exhaustive else (["float32", "float64"] if dtype == "all" else [dtype])
     ops = verify_mod.OPS if op == "all" else (op,)
+    check_output(output, "--output")
+    if not exhaustive:  # inputs, references (float64, long double), errors, masks
+        check_memory(n * VERIFY_BYTES_PER_SAMPLE, "--samples", f"verifying {n:,} samples")
     activations = [get(name) for name in (names or REGISTRY.names())]
     steps = len(activations) * len(dtypes) * ((1 << 32) // verify_mod.CHUNK if exhaustive else 1)
     results = []
@@ -580,10 +734,9 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
                     act, dt, n=n, ops=ops, exhaustive=exhaustive, seed=seed, progress=lambda: bar.update(1)
                 )
     failed = [r for r in results if not r["ok"]]
+    doc = {"exhaustive": exhaustive, "samples_per_dtype": None if exhaustive else n, "results": results}
     if as_json:
-        echo_json(
-            {"exhaustive": exhaustive, "samples_per_dtype": None if exhaustive else n, "results": results}
-        )
+        echo_json(doc)
     else:
         rows = []
         for r in results:
@@ -600,6 +753,8 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json):
             )  # fmt: skip
         header = ["activation", "dtype", "op", "max ULP", "bound", "max abs", "max rel", "worst x", "status"]
         click.echo(table(rows, header))
+    if output:
+        write_or_print(output, json.dumps(jsonable(doc), indent=2) + "\n", printed=as_json)
     if failed:
         names_failed = sorted({f"{r['activation']} ({r['dtype']} {r['op']})" for r in failed})
         raise CLIError(
@@ -675,19 +830,27 @@ def bench(
         try:
             old, new = (bench_mod.load(p) for p in compare)
         except (OSError, ValueError) as exc:
-            raise CLIError(str(exc), 2) from None
+            raise CLIError(_one_line(exc), 2) from None
+        for path, doc in zip(compare, (old, new)):
+            why = _bench_doc_problem(doc)
+            if why:
+                raise CLIError(f"{path} is not a complete fastact bench result: {why}", 2)
         rows, text = bench_mod.compare(old, new)
         if as_json:
             echo_json(rows)
         else:
             click.echo(text)
         return
+    check_output(output, "--output")
     if engine == "dask":
         _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output)
         return
     activations = [get(n, target=target) for n in (names or REGISTRY.names())]
     ops = list(bench_mod.OPS) if op == "all" else [op]
     sizes = list(sizes) or [100_000_000 if target == "cuda" else 10_000_000]
+    itemsize = 4 if dtype == "float32" else 8
+    per_element = max(16 + 2 * itemsize, BENCH_ARRAYS * itemsize)  # drawing the inputs; the arrays
+    check_memory(max(sizes) * per_element, "--size", f"benchmarking {max(sizes):,} elements")
     if target == "cuda":
         from . import bench_cuda
 
@@ -715,13 +878,30 @@ def bench(
             repeat=repeat,
             progress=progress,
         )
-    if output:
-        with open(output, "w") as f:
-            json.dump(jsonable(doc), f, indent=2)
     if as_json:
         echo_json(doc)
     else:
         click.echo(bench_mod.render(doc, show_compile=show_compile))
+    if output:
+        write_or_print(output, json.dumps(jsonable(doc), indent=2) + "\n", printed=as_json)
+
+
+def _bench_doc_problem(doc: dict) -> str | None:
+    """What a saved bench result lacks for --compare (each result's keys and their types)."""
+    results = doc.get("results")
+    if not isinstance(results, list):
+        return "no 'results' list"
+    for i, r in enumerate(results):
+        if not isinstance(r, dict):
+            return f"result {i} is not an object"
+        for key, kinds in (("activation", str), ("op", str), ("size", int), ("dtype", str),
+                           ("ratio_to_copy", (int, float)), ("fastact", dict)):  # fmt: skip
+            if not isinstance(r.get(key), kinds) or isinstance(r.get(key), bool):
+                return f"result {i} has no valid {key!r}"
+        median = r["fastact"].get("median_s")
+        if not isinstance(median, (int, float)) or isinstance(median, bool) or not median > 0:
+            return f"result {i} has no valid fastact median_s"
+    return None
 
 
 def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) -> None:
@@ -743,10 +923,50 @@ def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) ->
         raise CLIError("--engine dask measures elementwise activations", 2)
     doc = bench_dask.run(acts, dtype=dtype, size=(list(sizes) or [1_000_000_000])[0], chunk=chunk,
                          workers=counts, repeat=repeat)  # fmt: skip
-    if output:
-        with open(output, "w") as f:
-            json.dump(jsonable(doc), f, indent=2)
     click.echo(json.dumps(jsonable(doc), indent=2) if as_json else bench_dask.render(doc))
+    if output:
+        write_or_print(output, json.dumps(jsonable(doc), indent=2) + "\n", printed=as_json)
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The kernel cache on disk: where it is, what it holds, clearing it."""
+
+
+@cache_group.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cache_info(as_json: bool) -> None:
+    """Every candidate cache directory: status (writable, read-only, refused...), kernels, bytes."""
+    from . import cache
+
+    data = cache.info()
+    if as_json:
+        echo_json(data)
+        return
+    rows = [[d["status"], d["origin"], d["path"], str(d["kernels"]), str(d["files"]), _bytes(d["bytes"]),
+             d["reason"]] for d in data]  # fmt: skip
+    click.echo(table(rows, ["status", "origin", "path", "kernels", "files", "size", "note"]))
+    usable = [d for d in data if d["status"] in ("writable", "read-only", "missing")]
+    writer = next((d for d in usable if d["status"] in ("writable", "missing")), None)
+    where = writer["path"] if writer else "nowhere: kernels compile in memory"
+    click.echo(f"new kernels go to {where}", err=True)
+
+
+@cache_group.command("clear")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cache_clear(as_json: bool) -> None:
+    """Delete fastact's kernels (and Numba's files for them) from every writable cache directory."""
+    from . import cache
+
+    data = cache.clear()
+    if as_json:
+        echo_json(data)
+        return
+    for d in data:
+        if d["status"] == "writable":
+            click.echo(f"removed {d['removed']} file(s), {_bytes(d['bytes'])}, from {d['path']}")
+        elif d["status"] in ("read-only", "refused"):
+            click.echo(f"left {d['path']} alone ({d['status']}{': ' + d['reason'] if d['reason'] else ''})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,13 @@ package skeleton (``new-plugin``)."""
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import importlib
+import importlib.util
+import keyword
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -174,18 +178,67 @@ Activations for [fastact](https://pypi.org/project/fastact/), added by installin
 """
 
 
+#: names the generated module itself defines or imports: an activation named like one of them
+#: (or NAME_grad like one of them) would shadow it and break the module
+_MODULE_NAMES = frozenset({"math", "np", "ActivationSpec", "Properties", "exp", "jitable", "log1p", "LOG2",
+                           "reference", "reference_grad", "SPEC", "specs"})  # fmt: skip
+
+
+def _package_problem(package: str) -> str | None:
+    """Why ``package`` cannot be the plugin's import name, or ``None``."""
+    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        return "is a Python keyword"
+    if package in getattr(sys, "stdlib_module_names", ()) or package in sys.builtin_module_names:
+        return "shadows a module of the standard library"
+    if package == "fastact":
+        return "shadows fastact itself"
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None:
+        return "shadows an installed package"
+    return None
+
+
+def _activation_problem(activation: str) -> str | None:
+    """Why ``activation`` cannot name the example activation, or ``None``."""
+    if keyword.iskeyword(activation) or keyword.issoftkeyword(activation):
+        return "is a Python keyword"
+    if activation in _MODULE_NAMES or f"{activation}_grad" in _MODULE_NAMES or hasattr(builtins, activation):
+        return "would shadow a name the generated module uses"
+    if activation in REGISTRY and REGISTRY.entry(activation).builtin:
+        return "is a fastact builtin (a builtin wins a name conflict)"
+    return None
+
+
 def new_plugin(dist: str, directory: Path, activation: str = "shifted_softplus") -> list[Path]:
-    """Write a ready-to-install plugin package ``dist`` under ``directory/dist``; return its files."""
+    """Write a ready-to-install plugin package ``dist`` under ``directory/dist``; return its files.
+
+    Refuses names that would make a broken package: a distribution or activation name that is
+    not a plain identifier-like name, an import name that is a keyword or shadows the standard
+    library, fastact or another installed package, an activation name that shadows a builtin or
+    a name the generated module uses (``exp``, ``np``...) or an activation already registered.
+    """
     from . import __version__
 
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", dist):
-        raise PluginError(f"{dist!r} is not a valid distribution name (letters, digits, '-', '_', '.')")
+    if not re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?", dist):
+        raise PluginError(
+            f"{dist!r} is not a valid distribution name (letters, digits, '-', '_', '.'; "
+            "starting with a letter, ending with a letter or digit)"
+        )
     if not re.fullmatch(r"[a-z][a-z0-9_]*", activation):
         raise PluginError(f"activation name {activation!r} is not lower_snake_case")
     package = re.sub(r"[^a-z0-9_]", "_", dist.lower())
     root = directory / dist
     if root.exists():
         raise PluginError(f"{root} already exists; choose another name or directory")
+    why = _package_problem(package)
+    if why:
+        raise PluginError(f"plugin name {dist!r}: its import name {package!r} {why}; choose another name")
+    why = _activation_problem(activation)
+    if why:
+        raise PluginError(f"activation name {activation!r} {why}; choose another (--activation NAME)")
     fields = dict(dist=dist, package=package, name=activation, fastact_version=__version__)
     files = {
         root / "pyproject.toml": _PYPROJECT,
