@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .checks import Problem
 from .errors import PluginError
-from .registry import REGISTRY, _as_specs
+from .registry import REGISTRY, _as_specs, _one_line, _plugin_output
 
 
 def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
@@ -43,21 +43,28 @@ def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
     if not re.fullmatch(r"[A-Za-z_][\w.]*", module):
         raise _not_found(target)
     try:
-        mod = importlib.import_module(module)
+        with _plugin_output():  # the plugin's prints go to stderr: --json stays valid
+            mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if module == missing or module.startswith(missing + "."):  # the target itself, not a dependency
             raise _not_found(target) from None
         return module, [], [Problem(module, "load", f"failed to import: ModuleNotFoundError: {exc}")]
-    except Exception as exc:
-        return module, [], [Problem(module, "load", f"failed to import: {type(exc).__name__}: {exc}")]
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: a broken plugin is a problem to report
+        why = f"failed to import: {type(exc).__name__}: {_one_line(exc)}"
+        return module, [], [Problem(module, "load", why)]
     attr = attr or "specs"
     if not hasattr(mod, attr):
         raise PluginError(f"module {module!r} has no attribute {attr!r}; name the entry point as MODULE:ATTR")
     try:
-        specs = _as_specs(getattr(mod, attr))
-    except Exception as exc:
-        return module, [], [Problem(module, "load", f"{attr}: {type(exc).__name__}: {exc}")]
+        with _plugin_output():
+            specs = _as_specs(getattr(mod, attr))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return module, [], [Problem(module, "load", f"{attr}: {type(exc).__name__}: {_one_line(exc)}")]
     return module, specs, []
 
 

@@ -204,3 +204,15 @@ def test_guide_example_is_what_new_plugin_writes(tmp_path):
     new_plugin("fastact-shifted", tmp_path)
     for rel, text in guide_files().items():
         assert (tmp_path / "fastact-shifted" / rel).read_text() == text, rel
+
+
+def test_check_plugin_contains_a_module_that_exits_or_prints(tmp_path, monkeypatch):
+    import json
+
+    (tmp_path / "fa_exiting_mod.py").write_text("print('chatter')\nimport sys\nsys.exit(4)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = run("check-plugin", "fa_exiting_mod:specs", "--json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["problems"][0]["message"] == "failed to import: SystemExit: 4"
+    assert "chatter" in result.stderr
