@@ -197,8 +197,9 @@ def locations() -> list[Location]:
             warn_once(
                 f"refused:{loc.path}",
                 f"not using the kernel cache {root} ({origin}): {loc.reason}; falling back to "
-                "another private directory or in-memory compilation (fix it with chmod 700 / chown, "
-                "or set FASTACT_CACHE_DIR)",
+                "another private directory or in-memory compilation (to use it: make it yours with "
+                "chmod go-w, then `fastact cache clear` if others could write to it; or set "
+                "FASTACT_CACHE_DIR)",
             )
             continue
         if not loc.usable:
