@@ -7,6 +7,7 @@ entry points; importing fastact compiles nothing and does not import Numba.
 
 from __future__ import annotations
 
+from pathlib import Path as _Path
 from typing import Any
 
 from .activation import TARGETS, Activation
@@ -161,9 +162,37 @@ def register(spec: ActivationSpec, *, replace: bool = False) -> Activation:
     return get(spec.name)
 
 
+#: fastact's own submodules: ``from fastact import fmath`` must import the module, never
+#: ask the registry (which may be loading the catalog that is importing it)
+_SUBMODULES = frozenset(
+    p.stem if p.suffix == ".py" else p.name
+    for p in _Path(__file__).parent.iterdir()
+    if p.suffix == ".py" or (p / "__init__.py").exists()
+)
+_cached_names: set[str] = set()
+
+
+def _forget_attributes() -> None:
+    for name in list(_cached_names):
+        globals().pop(name, None)
+        _cached_names.discard(name)
+
+
+REGISTRY.on_change(_forget_attributes)
+
+
 def __getattr__(name: str) -> Activation:
-    if not name.startswith("_") and name in REGISTRY:
-        return get(name)
+    """``fastact.gelu``: the activation ``name`` on the CPU target. Once looked up it is kept
+    as a module attribute (a plain attribute lookup from then on, as fast as any) until the
+    registry changes, when every kept name is dropped and looked up again."""
+    if name.startswith("_") or name in _SUBMODULES:
+        raise AttributeError(f"module 'fastact' has no attribute {name!r}")
+    if name in REGISTRY:
+        act = get(name)
+        if name not in __all__:
+            globals()[name] = act
+            _cached_names.add(name)
+        return act
     raise AttributeError(f"module 'fastact' has no attribute {name!r}")
 
 

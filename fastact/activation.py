@@ -496,21 +496,33 @@ _param_kernels: dict[tuple[int, str], tuple[ActivationSpec, Any]] = {}
 
 
 def _param_kernel(spec: ActivationSpec, name: str):
-    """A float64 ufunc g * d f / d ``name`` (x, g, *params), compiled once per spec."""
+    """A float64 ufunc g * d f / d ``name`` (x, g, *params), compiled once per spec (under
+    the kernel lock, so concurrent first calls compile it once)."""
     hit = _param_kernels.get((id(spec), name))
     if hit is not None and hit[0] is spec:
         return hit[1]
     import numba
 
-    from .kernels.cpu import jit
+    from .errors import CompileError, compile_summary
+    from .kernels.cpu import _lock, jit
 
-    ps = ", ".join(f"p{i}" for i in range(len(spec.params)))
-    namespace = {"_d": jit(spec.param_derivatives[name])}
-    exec(f"def dp(x, g, {ps}):\n    return g * _d(x, {ps})\n", namespace)
-    sig = f"float64({', '.join(['float64'] * (2 + len(spec.params)))})"
-    kernel = numba.vectorize([sig])(namespace["dp"])
-    _param_kernels[(id(spec), name)] = (spec, kernel)
-    return kernel
+    with _lock:
+        hit = _param_kernels.get((id(spec), name))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        ps = ", ".join(f"p{i}" for i in range(len(spec.params)))
+        sig = f"float64({', '.join(['float64'] * (2 + len(spec.params)))})"
+        try:
+            namespace = {"_d": jit(spec.param_derivatives[name])}
+            exec(f"def dp(x, g, {ps}):\n    return g * _d(x, {ps})\n", namespace)
+            kernel = numba.vectorize([sig])(namespace["dp"])
+        except Exception as exc:
+            raise CompileError(
+                f"{spec.name}: the derivative with respect to {name!r} does not compile with Numba: "
+                f"{compile_summary(exc)}"
+            ) from exc
+        _param_kernels[(id(spec), name)] = (spec, kernel)
+        return kernel
 
 
 def _unbroadcast(full: np.ndarray, shape: tuple) -> np.ndarray:

@@ -141,6 +141,7 @@ class Registry:
         self._staging: _State | None = None  # the load in progress, seen by the loading thread
         self._loader: int | None = None  # thread id of the loading thread
         self._runtime: list[ActivationSpec] = []
+        self._listeners: list[Callable[[], None]] = []
         self.plugins = plugins_enabled()
 
     # -- loading ---------------------------------------------------------------------------
@@ -148,7 +149,7 @@ class Registry:
     def reload(self, *, plugins: bool | None = None) -> None:
         """Forget everything discovered and scan the entry points again on next use."""
         with self._lock:
-            self._state = None
+            self._publish(None)
             self.plugins = plugins_enabled() if plugins is None else plugins
 
     def _current(self) -> _State:
@@ -169,13 +170,25 @@ class Registry:
                     return _State()
                 self._loader, self._staging = threading.get_ident(), _State()
                 try:
-                    self._state = self._scan(self._staging)
+                    self._publish(self._scan(self._staging))
                 finally:
                     self._loader, self._staging = None, None
             return self._state
 
     def _load(self) -> None:
         self._current()
+
+    def _publish(self, state: _State | None) -> None:
+        """Make ``state`` the registry's contents (``None``: load again on next use) and tell
+        the listeners (under the lock, after the change)."""
+        self._state = state
+        for listener in list(self._listeners):
+            listener()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change of the contents (a load, ``register``,
+        ``unregister``, ``reload``): how ``fastact``'s attribute cache stays right."""
+        self._listeners.append(listener)
 
     @property
     def failures(self) -> list[Failure]:
@@ -329,7 +342,7 @@ class Registry:
                 if taken is not None:
                     del state.by_name[spec.name]
                 self._add(state, spec, RUNTIME, "fastact.register")
-                self._state = state
+                self._publish(state)
             else:  # registering from a plugin while it loads: the load picks it up
                 if taken is not None:
                     del state.by_name[spec.name]
@@ -344,7 +357,7 @@ class Registry:
                 raise SpecError(f"{entry.qualified_name} was not registered at run time")
             self._runtime = [s for s in self._runtime if s.name != entry.spec.name]
             if self._loader is None:
-                self._state = None  # loaded again, without it, on next use
+                self._publish(None)  # loaded again, without it, on next use
 
 
 def _copy(state: _State) -> _State:

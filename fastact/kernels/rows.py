@@ -386,10 +386,19 @@ def gated(spec, on_gate: bool):
     is evaluated like the elementwise kernels (float64 for float32 unless the spec is
     float32-native); the product with the other half is formed in the same precision and
     rounded once."""
+    from .cpu import _lock
+
     key = (id(spec), on_gate)
-    hit = _gated_cache.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    with _lock:  # concurrent first calls build the kernels once
+        hit = _gated_cache.get(key)
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        kernels = _gated(spec, on_gate)
+        _gated_cache[key] = (spec, kernels)
+        return kernels
+
+
+def _gated(spec, on_gate: bool):
     from .cpu import jit
 
     f, df = jit(spec.forward), jit(spec.derivative)
@@ -420,5 +429,4 @@ def gated(spec, on_gate: bool):
                     out[r, i] = gi * b * df(a)
                     out[r, h + i] = gi * f(a)
 
-    _gated_cache[key] = (spec, (forward, backward))
     return forward, backward
