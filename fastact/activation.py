@@ -391,12 +391,10 @@ class Activation(Bound):
         validate_params(spec, checked)
         operands = [arr]
         if g is not None:
-            garr, gdtype, _ = _coerce_input(g, spec.name, what="grad_out")
+            garr, gdtype, gresult = _coerce_input(g, spec.name, what="grad_out")
             operands.append(garr)
             work_dtype = np.promote_types(work_dtype, gdtype)
-            result_dtype = np.promote_types(
-                result_dtype, garr.dtype if garr.dtype != np.float16 else np.float16
-            )
+            result_dtype = np.promote_types(result_dtype, gresult)
             if arr.dtype != work_dtype or garr.dtype != work_dtype:
                 operands = [o.astype(work_dtype) for o in operands]
                 checked = [v.astype(work_dtype) if np.ndim(v) else work_dtype.type(v) for v in checked]
@@ -414,7 +412,9 @@ class Activation(Bound):
         direct = None  # the caller's out=, when the kernels may write into it as it is
         if out is not None:
             _check_out(out, shape, work_dtype, spec.name)
-            if _writable_as_is(out, work_dtype, [*operands, *checked]):
+            # float16 results are rounded to float16 before they are cast into a wider out,
+            # as NumPy's float16 loops do
+            if result_dtype == work_dtype and _writable_as_is(out, work_dtype, [*operands, *checked]):
                 direct = out
         order = _contiguous_case(operands, checked, shape, work_dtype)
         if direct is not None and order and not direct.flags[f"{order}_CONTIGUOUS"]:
@@ -438,12 +438,10 @@ class Activation(Bound):
             # if it were contiguous (see _writable_as_is).
             with np.errstate(all="ignore"):
                 result = np.asarray(kernel(*operands, *checked))
+        if result is not direct:
+            result = _finish(result, result_dtype, out)
         if out is not None:
-            if result is not direct:
-                np.copyto(out, result, casting="same_kind")
             return out
-        if result_dtype != work_dtype:
-            result = result.astype(result_dtype)
         return result[()] if result.ndim == 0 else result
 
     def _apply_masked(self, op, x, g, values, out, rng):
@@ -466,6 +464,18 @@ class Activation(Bound):
         if out is not None:
             return out
         return np.ma.MaskedArray(result, mask=np.ma.nomask if full is np.ma.nomask else np.array(full))
+
+
+def _finish(result: np.ndarray, result_dtype, out) -> np.ndarray:
+    """Round ``result`` to the result dtype (float16 inputs compute in float32) and copy it
+    into ``out`` if given. Overflow in these casts is the value's own (inf), so, like the
+    kernels, they raise no floating-point warnings."""
+    with np.errstate(all="ignore"):
+        if result.dtype != result_dtype:
+            result = result.astype(result_dtype)
+        if out is not None:
+            np.copyto(out, result, casting="same_kind")
+    return result
 
 
 def validate_params(spec, checked) -> None:

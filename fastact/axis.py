@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .activation import _F32, _F64, _MISS, Bound
+from .activation import _F32, _F64, _MISS, Bound, _finish
 from .errors import ParameterError, ShapeMismatchError, SpecError, TargetUnavailableError
 from .spec import ABI_VERSION, Param, Properties, validate_record
 
@@ -233,13 +233,18 @@ class AxisActivation(Bound):
             raise ShapeMismatchError(
                 f"{spec.name} splits axis {axis} into two halves, but its length is {n} (odd)"
             )
+        if backward:
+            # grad_out takes part in the dtype as in the elementwise backward (NumPy promotion)
+            garr, gwork, gresult = _coerce_input(g, spec.name, what="grad_out")
+            work = np.promote_types(work, gwork)
+            result_dtype = np.promote_types(result_dtype, gresult)
+            checked = [work.type(v) for v in checked]
         moved = np.moveaxis(arr, axis, -1)
         lead = moved.shape[:-1]
         rows = int(np.prod(lead, dtype=np.int64))
         x2 = np.ascontiguousarray(moved, dtype=work).reshape(rows, n)
         out_n = {"same": n, "reduce": None, "half": n // 2}[spec.output]
         if backward:
-            garr, _, _ = _coerce_input(g, spec.name, what="grad_out")
             if out_n is None and garr.ndim == arr.ndim and garr.shape[axis] == 1:
                 garr = np.squeeze(garr, axis=axis)  # the keepdims form of a reduction's output
             expected = lead if out_n is None else self._result_shape(arr.shape, axis, out_n, False)
@@ -260,7 +265,7 @@ class AxisActivation(Bound):
 
             shape = arr.shape if backward else self._result_shape(arr.shape, axis, out_n, keepdims)
             _check_out(out, shape, work, spec.name)
-            if type(out) is np.ndarray and out.dtype == work and out.flags.aligned:
+            if type(out) is np.ndarray and out.dtype == work == result_dtype and out.flags.aligned:
                 if backward or out_n is not None:
                     om = np.moveaxis(out, axis, -1)
                 else:
@@ -293,10 +298,8 @@ class AxisActivation(Bound):
             shaped = result2.reshape(lead)
             if keepdims:
                 shaped = np.expand_dims(shaped, axis)
-        if out is not None:
-            np.copyto(out, shaped, casting="same_kind")
-            return out
-        return shaped.astype(result_dtype) if result_dtype != work else shaped
+        shaped = _finish(shaped, result_dtype, out)
+        return shaped if out is None else out
 
     def _run_in_place(self, kernel, operands, result, params, n) -> None:
         """Compute ``result`` (which is one of the operands' memory) a block of rows at a time."""

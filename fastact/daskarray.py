@@ -116,6 +116,8 @@ def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims:
             f"{spec.name} splits axis {axis} into two halves, but its length is {n} (odd)"
         )
     dtype = _result_dtype(x.dtype)
+    if backward:
+        dtype = np.promote_types(dtype, _result_dtype(g.dtype))  # as in memory: NumPy promotion
     kw = dict(act=act, axis=axis, keepdims=keepdims, params=tuple(values))
     if len(x.chunks[axis]) > 1:
         if spec.name not in TWO_PASS or act.qualified_name.split(":")[0] != "fastact":
@@ -192,9 +194,11 @@ def _two_pass(name, backward, x, g, axis, keepdims, dtype):
         if name == "log_softmax":
             return da.map_blocks(_exp_shift, x, lse, k, sign, True, dtype=dtype)
         return y
+    # the backward formulas in float64, as the in-memory row kernels form them, rounded once
+    g64, y64 = g.astype(np.float64), y.astype(np.float64)
     if name in ("logsumexp", "logmeanexp"):
-        gk = g if g.ndim == x.ndim else da.expand_dims(g, axis)
-        return (gk * y).astype(dtype)
+        gk = g64 if g.ndim == x.ndim else da.expand_dims(g64, axis)
+        return (gk * y64).astype(dtype)
     if name == "log_softmax":
-        return (g - y * g.sum(axis=axis, keepdims=True)).astype(dtype)
-    return (sign * y * (g - (g * y).sum(axis=axis, keepdims=True))).astype(dtype)
+        return (g64 - y64 * g64.sum(axis=axis, keepdims=True)).astype(dtype)
+    return (sign * y64 * (g64 - (g64 * y64).sum(axis=axis, keepdims=True))).astype(dtype)
