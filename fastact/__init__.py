@@ -10,8 +10,12 @@ from __future__ import annotations
 from pathlib import Path as _Path
 from typing import Any
 
-from .activation import TARGETS, Activation
-from .axis import AxisActivation, AxisSpec
+from ._jit import jitable
+from ._version import __version__ as __version__
+from .activation import TARGETS, Activation, bind
+from .axis import AxisActivation
+from .composition import compose as _build_composition
+from .composition import from_expression, is_expression
 from .errors import (
     CompileError,
     DTypeError,
@@ -24,10 +28,9 @@ from .errors import (
     TargetUnavailableError,
     UnknownActivationError,
 )
-from .registry import REGISTRY
-from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
-
-__version__ = "0.1.0"
+from .kernels.cabi import CApi
+from .registry import REGISTRY, Entry
+from .spec import ABI_VERSION, ActivationSpec, AxisSpec, Param, Properties
 
 __all__ = [
     "ABI_VERSION",
@@ -57,7 +60,6 @@ __all__ = [
     "register",
 ]
 
-_bound: dict[tuple[str, str], Activation] = {}
 _c_apis: dict[str, Any] = {}
 
 
@@ -75,20 +77,11 @@ def get(name: str, target: str = "cpu", threads: int | None = None) -> Activatio
     numba-cuda; raises :class:`TargetUnavailableError` without one) or ``"auto"`` (CUDA for
     ``__cuda_array_interface__`` arrays, the CPU for host arrays).
     """
-    entry = _entry(name)
-    key = (entry.qualified_name, target, threads)
-    act = _bound.get(key)
-    if act is None or act.spec is not entry.spec:
-        cls = AxisActivation if entry.spec.kind == "axis" else Activation
-        act = _bound[key] = cls(entry, target, threads)
-    return act
+    return bind(_entry(name), target, threads)
 
 
 def _entry(name: str):
     """A registry entry, or one built on the fly for a composition like ``"x*tanh.softplus"``."""
-    from .composition import from_expression, is_expression
-    from .registry import Entry
-
     if is_expression(name):
         spec = from_expression(name)
         return Entry(spec, "compose")
@@ -99,10 +92,7 @@ def compose(*names: str, times_x: bool = False, name: str | None = None) -> Acti
     """One fused activation computing names[0](names[1](...(x))), times x with ``times_x``
     (``compose("tanh", "softplus", times_x=True)`` is mish), with its chain-rule derivative.
     ``fastact.register(fa.compose(...).spec)`` adds it to the registry under ``name``."""
-    from .composition import compose as build
-    from .registry import Entry
-
-    return Activation(Entry(build(*names, times_x=times_x, name=name), "compose"))
+    return Activation(Entry(_build_composition(*names, times_x=times_x, name=name), "compose"))
 
 
 def info(name: str) -> dict[str, Any]:
@@ -143,8 +133,6 @@ def c_api(name: str):
     """The C entry points of an activation (``numba.cfunc``), keyed like ``"forward_f32"`` or
     ``"backward_array_f64"``; each has ``.address``, ``.signature`` and ``.ctypes``.
     See :mod:`fastact.kernels.cabi` for the C signatures."""
-    from .kernels.cabi import CApi
-
     entry = REGISTRY.entry(name)
     if entry.spec.kind != "elementwise":
         raise ParameterError(

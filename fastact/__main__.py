@@ -1,5 +1,5 @@
 """``python -m fastact``: the same CLI as the ``fastact`` command."""
 
-from .cli import main
+from .tools.cli import main
 
 main()

@@ -10,15 +10,31 @@ Objects that implement ``__array_ufunc__`` (Dask, xarray) go straight to the ufu
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavailableError
-from .registry import Entry
+from . import composition, daskarray
+from ._arrays import (
+    F32,
+    F64,
+    MISS,
+    broadcast_shape,
+    check_out,
+    check_param,
+    coerce_input,
+    contiguous_case,
+    finish,
+    is_duck_array,
+    is_masked,
+    loop_view,
+    validate_params,
+    writable_as_is,
+)
+from ._threads import default_threads, run_chunked
+from .errors import CompileError, ParameterError, TargetUnavailableError, compile_summary
+from .kernels import cpu, cuda
+from .registry import REGISTRY, Entry
 from .spec import ActivationSpec
 
 TARGETS = ("cpu", "parallel", "cuda", "auto")
@@ -28,42 +44,38 @@ TARGETS = ("cpu", "parallel", "cuda", "auto")
 #: sigmoid and ~1e6 for the memory-bound relu; 2^20 is where none of them is slower.
 PARALLEL_MIN_SIZE = 1 << 20
 
-_F32 = np.dtype(np.float32)
-_F64 = np.dtype(np.float64)
-_MISS = object()  # the fast path's "not mine": the general path takes the call
 
-_pool_lock = threading.Lock()
-_pool_executor: ThreadPoolExecutor | None = None
-_in_pool = threading.local()  # set in fastact's pool threads: nested calls there run inline
+_classes: dict[str, type] = {}  # spec kind -> the Bound subclass that calls it
+_bound: dict[tuple[str, str, int | None], Any] = {}
 
 
-def default_threads() -> int:
-    """``NUMBA_NUM_THREADS`` if set, else the number of cores."""
-    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
-    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+def bind(entry: Entry, target: str = "cpu", threads: int | None = None) -> Bound:
+    """The activation of ``entry`` bound to ``target``, one object per (name, target, threads)
+    while the registry keeps the same spec (what :func:`fastact.get` returns)."""
+    key = (entry.qualified_name, target, threads)
+    act = _bound.get(key)
+    if act is None or act.spec is not entry.spec:
+        act = _bound[key] = _classes[entry.spec.kind](entry, target, threads)
+    return act
 
 
-def _mark_pool_thread() -> None:
-    _in_pool.active = True
+def _restore(qualified_name: str, target: str, threads: int | None) -> Bound:
+    return bind(REGISTRY.entry(qualified_name), target, threads)
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The one process-wide pool behind the ``parallel`` target, created on first use with
-    as many workers as :func:`default_threads` (at least 2): however many thread counts are
-    asked for, no more threads than that ever exist. A call asking for more chunks than
-    workers queues the rest."""
-    global _pool_executor
-    with _pool_lock:
-        if _pool_executor is None:
-            _pool_executor = ThreadPoolExecutor(
-                max(2, default_threads()), thread_name_prefix="fastact", initializer=_mark_pool_thread
-            )
-        return _pool_executor
+def _restore_composition(names, times_x, name, target, threads) -> Bound:
+    spec = composition.compose(*names, times_x=times_x, name=name)
+    return bind(Entry(spec, "compose"), target, threads)
 
 
 class Bound:
     """What every activation bound to a target shares: the registry entry, the target and
     thread count (validated), the descriptive properties, ``repr`` and pickling by name."""
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            _classes[kind] = cls
 
     def __init__(self, entry: Entry, target: str = "cpu", threads: int | None = None):
         if target not in TARGETS:
@@ -78,8 +90,6 @@ class Bound:
 
     @staticmethod
     def _require_cuda(entry: Entry) -> None:
-        from .kernels import cuda
-
         cuda.require()
 
     @property
@@ -104,18 +114,22 @@ class Bound:
         return f"<fastact.{type(self).__name__} {self.qualified_name} target={self.target}{threads}>"
 
     def __reduce__(self):
+        """Pickled by name (compositions by what they are made of), rebuilt from the registry
+        of the receiving process: that is how Dask tasks reach distributed workers. In the
+        same process unpickling gives the very object :func:`fastact.get` gives."""
         threads = self.threads if self.target == "parallel" else None
         if self._entry.source == "compose":
-            from .composition import origin
-
-            return (_composed, (*origin(self.spec), self.target, threads))
-        from . import get
-
-        return (get, (self.qualified_name, self.target, threads))
+            return (_restore_composition, (*composition.origin(self.spec), self.target, threads))
+        return (_restore, (self.qualified_name, self.target, threads))
 
     def on(self, target: str) -> Bound:
         """This activation bound to another target (same spec, compositions included)."""
         return type(self)(self._entry, target)
+
+    def sibling(self, name: str) -> Bound:
+        """Another registered activation of the same kind, on the CPU (how Dask's two-pass
+        softmax family reaches logsumexp without importing the package root)."""
+        return type(self)(REGISTRY.entry(name), "cpu")
 
     def bind(self, params: tuple = (), kw: dict | None = None) -> tuple:
         """Resolve positional and keyword parameters against the spec, filling defaults."""
@@ -140,14 +154,7 @@ class Bound:
         return tuple(values)
 
 
-def _composed(names, times_x, name, target, threads):
-    """Rebuild a pickled composition (see :meth:`Bound.__reduce__`)."""
-    from .composition import compose
-
-    return Activation(Entry(compose(*names, times_x=times_x, name=name), "compose"), target, threads)
-
-
-class Activation(Bound):
+class Activation(Bound, kind="elementwise"):
     """An activation bound to a target; see the module docstring for the call semantics.
 
     ``target="parallel"`` splits contiguous arrays of at least :data:`PARALLEL_MIN_SIZE`
@@ -185,8 +192,6 @@ class Activation(Bound):
     def _kernels(self, op: str):
         found = self._compiled.get(op)
         if found is None:
-            from .kernels import cpu
-
             found = self._compiled[op] = cpu.kernels(self.spec, op, label=self.qualified_name)
         return found
 
@@ -201,7 +206,7 @@ class Activation(Bound):
         """
         if rng is None and not kw:
             result = self._fast("forward", x, None, params, out)
-            if result is not _MISS:
+            if result is not MISS:
                 return result
         return self._apply("forward", x, None, params, kw, out, rng)
 
@@ -209,7 +214,7 @@ class Activation(Bound):
         """f'(x; params), elementwise."""
         if rng is None and not kw:
             result = self._fast("grad", x, None, params, out)
-            if result is not _MISS:
+            if result is not MISS:
                 return result
         return self._apply("grad", x, None, params, kw, out, rng)
 
@@ -217,7 +222,7 @@ class Activation(Bound):
         """grad_out * f'(x; params) in one pass: the vector-Jacobian product of training."""
         if rng is None and not kw:
             result = self._fast("backward", x, grad_out, params, out)
-            if result is not _MISS:
+            if result is not MISS:
                 return result
         return self._apply("backward", x, grad_out, params, kw, out, rng)
 
@@ -230,50 +235,50 @@ class Activation(Bound):
         Python/NumPy scalars, no ``out`` or a matching one that shares no memory with the
         inputs unless it *is* ``x`` or ``grad_out``, a host target, under the parallel
         threshold. It calls the compiled contiguous loop directly; anything else returns
-        ``_MISS`` and takes :meth:`_apply`, which computes the same bits more generally."""
+        ``MISS`` and takes :meth:`_apply`, which computes the same bits more generally."""
         fast = self._fast_ops.get(op)
         if fast is None:
             fast = self._fast_ops[op] = self._prepare_fast(op)
         if fast is False:
-            return _MISS
+            return MISS
         loop, p32, p64 = fast
         tx = type(x)
         if tx is np.ndarray:
             dt = x.dtype
-            if dt is _F64:
+            if dt is F64:
                 p = p64
-            elif dt is _F32:
+            elif dt is F32:
                 p = p32
             else:
-                return _MISS
+                return MISS
             if params:
                 p = self._fast_params(params, dt)
                 if p is None:
-                    return _MISS
+                    return MISS
             f = x.flags
             shape = x.shape
             if not (f.c_contiguous and f.aligned and f.writeable) or not shape:
-                return _MISS
+                return MISS
             if self.threads > 1 and x.size >= PARALLEL_MIN_SIZE:
-                return _MISS
+                return MISS
             if g is not None:
                 if type(g) is not np.ndarray or g.dtype is not dt or g.shape != shape:
-                    return _MISS
+                    return MISS
                 f = g.flags
                 if not (f.c_contiguous and f.aligned and f.writeable):
-                    return _MISS
+                    return MISS
             if out is None:
                 o = np.empty(shape, dt)
             else:
                 if type(out) is not np.ndarray or out.dtype is not dt or out.shape != shape:
-                    return _MISS
+                    return MISS
                 f = out.flags
                 if not (f.c_contiguous and f.aligned and f.writeable):
-                    return _MISS
+                    return MISS
                 if out is not x and np.may_share_memory(out, x):
-                    return _MISS
+                    return MISS
                 if g is not None and out is not g and np.may_share_memory(out, g):
-                    return _MISS
+                    return MISS
                 o = out
             if len(shape) == 1:
                 if g is None:
@@ -289,19 +294,19 @@ class Activation(Bound):
             g is None or type(g) is tx
         ):
             # a scalar: one-element arrays through the same loop (so the same bits) -> a scalar
-            dt = _F32 if tx is np.float32 else _F64
-            p = p32 if dt is _F32 else p64
+            dt = F32 if tx is np.float32 else F64
+            p = p32 if dt is F32 else p64
             if params:
                 p = self._fast_params(params, dt)
                 if p is None:
-                    return _MISS
+                    return MISS
             o = np.empty(1, dt)
             if g is None:
                 loop(np.array((x,), dt), o, *p)
             else:
                 loop(np.array((x,), dt), np.array((g,), dt), o, *p)
             return o[0]
-        return _MISS
+        return MISS
 
     def _prepare_fast(self, op):
         """``(loop, float32 defaults, float64 defaults)``, or ``False`` when this activation
@@ -346,10 +351,10 @@ class Activation(Bound):
         """
         spec = self.spec
         values = self.bind(params, kw)
-        arr, work, _ = _coerce_input(x, spec.name)
-        garr, _, _ = _coerce_input(grad_out, spec.name, what="grad_out")
-        checked = [_check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
-        shape = _broadcast_shape([arr, garr, *checked], spec.name)
+        arr, work, _ = coerce_input(x, spec.name)
+        garr, _, _ = coerce_input(grad_out, spec.name, what="grad_out")
+        checked = [check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
+        shape = broadcast_shape([arr, garr, *checked], spec.name)
         wide = [np.asarray(v, dtype=np.float64) for v in checked]
         result = {}
         for p, value in zip(spec.params, checked):
@@ -369,29 +374,25 @@ class Activation(Bound):
         if self.target in ("cuda", "auto") and (self.target == "cuda" or _on_device(x, g, out)):
             if rng is not None:
                 raise ParameterError(f"{spec.name}: rng= is not supported on the cuda target")
-            from .kernels import cuda
-
             return cuda.apply(spec, self.qualified_name, op, x, g, values, out, stream, keep_on_device)
         if stream is not None or keep_on_device:
             raise ParameterError(f"{spec.name}: stream= and keep_on_device= apply to the cuda target only")
         kernel, loop = self._kernels(op)
-        if _is_masked(x) or _is_masked(g) or _is_masked(out):
+        if is_masked(x) or is_masked(g) or is_masked(out):
             return self._apply_masked(op, x, g, values, out, rng)
-        if _is_duck_array(x) or _is_duck_array(g):
-            from . import daskarray
-
+        if is_duck_array(x) or is_duck_array(g):
             if daskarray.is_dask_array(x) or daskarray.is_dask_array(g):
                 return daskarray.elementwise(self, op, x, g, values, out, rng)
             # xarray and other __array_ufunc__ implementers dispatch on the raw ufunc.
             args = (x, *(() if g is None else (g,)), *values)
             return kernel(*args) if out is None else kernel(*args, out=out)
 
-        arr, work_dtype, result_dtype = _coerce_input(x, spec.name)
-        checked = [_check_param(p, v, work_dtype, spec.name) for p, v in zip(spec.params, values)]
+        arr, work_dtype, result_dtype = coerce_input(x, spec.name)
+        checked = [check_param(p, v, work_dtype, spec.name) for p, v in zip(spec.params, values)]
         validate_params(spec, checked)
         operands = [arr]
         if g is not None:
-            garr, gdtype, gresult = _coerce_input(g, spec.name, what="grad_out")
+            garr, gdtype, gresult = coerce_input(g, spec.name, what="grad_out")
             operands.append(garr)
             work_dtype = np.promote_types(work_dtype, gdtype)
             result_dtype = np.promote_types(result_dtype, gresult)
@@ -403,29 +404,29 @@ class Activation(Bound):
                 raise ParameterError(
                     f"{spec.name} is deterministic; rng= applies only to stochastic activations"
                 )
-            shape = _broadcast_shape([*operands, *checked], spec.name)
+            shape = broadcast_shape([*operands, *checked], spec.name)
             checked = [
                 np.asarray(v, dtype=work_dtype)
                 for v in spec.randomize(np.random.default_rng(rng), shape, checked)
             ]
-        shape = _broadcast_shape([*operands, *checked], spec.name)
+        shape = broadcast_shape([*operands, *checked], spec.name)
         direct = None  # the caller's out=, when the kernels may write into it as it is
         if out is not None:
-            _check_out(out, shape, work_dtype, spec.name)
+            check_out(out, shape, work_dtype, spec.name)
             # float16 results are rounded to float16 before they are cast into a wider out,
             # as NumPy's float16 loops do
-            if result_dtype == work_dtype and _writable_as_is(out, work_dtype, [*operands, *checked]):
+            if result_dtype == work_dtype and writable_as_is(out, work_dtype, [*operands, *checked]):
                 direct = out
-        order = _contiguous_case(operands, checked, shape, work_dtype)
+        order = contiguous_case(operands, checked, shape, work_dtype)
         if direct is not None and order and not direct.flags[f"{order}_CONTIGUOUS"]:
             order = None  # e.g. F-ordered inputs and a C-ordered out: the ufunc, then a copy
         if order:
             # the common case: one contiguous layout and dtype, scalar parameters -> the
             # vectorized loop (an njit loop raises no NumPy floating-point warnings)
             target = np.empty(shape, dtype=work_dtype, order=order) if direct is None else direct
-            flats = [_loop_view(o).ravel(order="K") for o in operands] + [target.ravel(order="K")]
+            flats = [loop_view(o).ravel(order="K") for o in operands] + [target.ravel(order="K")]
             if self.threads > 1 and target.size >= PARALLEL_MIN_SIZE:
-                _run_chunked(loop, flats, checked, self.threads)
+                run_chunked(loop, flats, checked, self.threads)
             else:
                 loop(*flats, *checked)
             result = target
@@ -435,11 +436,11 @@ class Activation(Bound):
             # about the result. Like PyTorch, fastact emits no floating-point warnings.
             # The ufunc always gets a fresh output: Numba's ufunc wrapper chooses its contiguous
             # inner loop from the *inputs'* strides alone, so a strided out= would be written as
-            # if it were contiguous (see _writable_as_is).
+            # if it were contiguous (see writable_as_is).
             with np.errstate(all="ignore"):
                 result = np.asarray(kernel(*operands, *checked))
         if result is not direct:
-            result = _finish(result, result_dtype, out)
+            result = finish(result, result_dtype, out)
         if out is not None:
             return out
         return result[()] if result.ndim == 0 else result
@@ -466,42 +467,6 @@ class Activation(Bound):
         return np.ma.MaskedArray(result, mask=np.ma.nomask if full is np.ma.nomask else np.array(full))
 
 
-def _finish(result: np.ndarray, result_dtype, out) -> np.ndarray:
-    """Round ``result`` to the result dtype (float16 inputs compute in float32) and copy it
-    into ``out`` if given. Overflow in these casts is the value's own (inf), so, like the
-    kernels, they raise no floating-point warnings."""
-    with np.errstate(all="ignore"):
-        if result.dtype != result_dtype:
-            result = result.astype(result_dtype)
-        if out is not None:
-            np.copyto(out, result, casting="same_kind")
-    return result
-
-
-def validate_params(spec, checked) -> None:
-    """Run ``spec.check_params`` (constraints between parameters, e.g. min <= max) on every
-    combination of values that broadcasting will pair up, scalars and arrays alike; raise
-    :class:`ParameterError` with the spec's message for the first combination it rejects."""
-    check = getattr(spec, "check_params", None)
-    if check is None or not checked:
-        return
-    if all(np.ndim(v) == 0 for v in checked):
-        message = check(*(float(v) for v in checked))
-    else:
-        try:
-            grid = np.broadcast_arrays(*(np.asarray(v) for v in checked))
-        except ValueError:
-            return  # the shape check reports it, naming every operand
-        rows = np.unique(np.stack([np.asarray(a, dtype=np.float64).ravel() for a in grid], axis=1), axis=0)
-        message = None
-        for row in rows:
-            message = check(*(float(v) for v in row))
-            if message:
-                break
-    if message:
-        raise ParameterError(f"{spec.name}: {message}")
-
-
 _param_kernels: dict[tuple[int, str], tuple[ActivationSpec, Any]] = {}
 
 
@@ -513,17 +478,14 @@ def _param_kernel(spec: ActivationSpec, name: str):
         return hit[1]
     import numba
 
-    from .errors import CompileError, compile_summary
-    from .kernels.cpu import _lock, jit
-
-    with _lock:
+    with cpu.LOCK:
         hit = _param_kernels.get((id(spec), name))
         if hit is not None and hit[0] is spec:
             return hit[1]
         ps = ", ".join(f"p{i}" for i in range(len(spec.params)))
         sig = f"float64({', '.join(['float64'] * (2 + len(spec.params)))})"
         try:
-            namespace = {"_d": jit(spec.param_derivatives[name])}
+            namespace = {"_d": cpu.jit(spec.param_derivatives[name])}
             exec(f"def dp(x, g, {ps}):\n    return g * _d(x, {ps})\n", namespace)
             kernel = numba.vectorize([sig])(namespace["dp"])
         except Exception as exc:
@@ -547,179 +509,6 @@ def _unbroadcast(full: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _on_device(*objs: Any) -> bool:
     """Whether any operand is a CUDA array (``__cuda_array_interface__``)."""
-    from .kernels.cuda import is_device_array  # imports no Numba
-
-    return any(o is not None and is_device_array(o) for o in objs)
+    return any(o is not None and cuda.is_device_array(o) for o in objs)
 
 
-def _run_chunked(loop, arrays, params, threads: int, align: int = 64) -> None:
-    """Run ``loop`` over ``threads`` chunks of the arrays' first axis (``align``-element
-    aligned): the calling thread takes the first chunk itself, the pool the others (the loop
-    releases the GIL). Elementwise loops get flat arrays, axis-wise ones rows.
-
-    Called from one of the pool's own threads (a parallel activation inside a task that runs
-    on the pool) the whole range runs inline: waiting there on work queued behind the caller
-    would deadlock. The chunks must not overlap in memory (callers guarantee it)."""
-    n = arrays[-1].shape[0]
-    if threads <= 1 or getattr(_in_pool, "active", False):
-        loop(*arrays, *params)
-        return
-    step = -(-n // threads)
-    step = -(-step // align) * align
-    bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
-    pool = _pool()
-    futures = [pool.submit(loop, *(a[lo:hi] for a in arrays), *params) for lo, hi in bounds[1:]]
-    lo, hi = bounds[0]
-    try:
-        loop(*(a[lo:hi] for a in arrays), *params)
-    finally:
-        for future in futures:
-            future.result()
-
-
-def _contiguous_case(operands, params, shape, dtype) -> str | None:
-    """``"C"`` or ``"F"`` when the contiguous loop computes exactly what the ufunc would:
-    every operand contiguous in that one layout (elementwise, memory order is all that
-    matters), aligned and of the result's shape and dtype; scalar parameters. ``None``
-    otherwise."""
-    if len(shape) == 0 or any(np.ndim(p) for p in params):
-        return None
-    c = f = True
-    for a in operands:
-        flags = a.flags
-        if a.dtype != dtype or a.shape != shape or not flags.aligned:
-            return None
-        c, f = c and flags.c_contiguous, f and flags.f_contiguous
-    return "C" if c else "F" if f else None
-
-
-class _InputView:
-    """The memory of a read-only input, presented to NumPy as a writeable array.
-
-    The contiguous loops are compiled for writeable arrays (Numba types read-only ones
-    apart), and they only ever read their inputs: the generated loop body is
-    ``out[i] = f(x[i])``. Giving a read-only input (``np.load(mmap_mode="r")``,
-    ``np.frombuffer``) this view lets it take the vectorized loop instead of the ~3x slower
-    ufunc, with no copy. It is used for loop inputs only, never for an output."""
-
-    def __init__(self, a: np.ndarray):
-        self._base = a  # keeps the memory alive as long as the view
-        interface = dict(a.__array_interface__)
-        interface["data"] = (interface["data"][0], False)
-        self.__array_interface__ = interface
-
-
-def _loop_view(a: np.ndarray) -> np.ndarray:
-    return a if a.flags.writeable else np.asarray(_InputView(a))
-
-
-def _writable_as_is(out, dtype, operands) -> bool:
-    """Whether the kernels may write straight into ``out``: the compute dtype in native byte
-    order, contiguous (C or F), aligned, and sharing no memory with any operand unless it *is* that
-    operand element for element (elementwise in place is safe: each element is read before
-    it is written, by the same thread). Anything else is computed into a temporary and
-    copied, which is what NumPy guarantees for overlapping operands.
-
-    Strided outputs must not reach Numba's ufunc either: its generated wrapper picks the
-    contiguous inner loop when the *inputs* are contiguous and ignores the output's stride, so
-    ``numba.vectorize(["float64(float64)"])(f)(np.ones(4), out=np.empty(8)[::2])`` writes the
-    first four elements of the buffer, not every other one (and a negative-stride out writes
-    before the buffer). fastact therefore hands that ufunc only fresh outputs.
-    """
-    f = out.flags
-    contiguous = f.c_contiguous or f.f_contiguous
-    if type(out) is not np.ndarray or out.dtype != dtype or not (contiguous and f.aligned):
-        return False
-    for a in operands:
-        if isinstance(a, np.ndarray) and np.may_share_memory(out, a) and not _same_elements(out, a):
-            return False
-    return True
-
-
-def _same_elements(a: np.ndarray, b: np.ndarray) -> bool:
-    return (
-        a.shape == b.shape
-        and a.strides == b.strides
-        and a.dtype == b.dtype
-        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-    )
-
-
-def _is_masked(x: Any) -> bool:
-    return isinstance(x, np.ma.MaskedArray)
-
-
-def _is_duck_array(x: Any) -> bool:
-    if x is None or isinstance(x, (np.ndarray, np.generic)):
-        return False
-    return getattr(type(x), "__array_ufunc__", None) is not None
-
-
-def _coerce_input(x: Any, name: str, what: str = "input"):
-    """Return (array, dtype to compute in, dtype to return) following NumPy's ufunc rules."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:
-        raise DTypeError(
-            f"{name}: cannot convert {what} of type {type(x).__name__} to an array: {exc}"
-        ) from None
-    kind = arr.dtype.kind
-    if kind in "biuf" and not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))  # NumPy computes in native order too
-    if kind == "f":
-        if arr.dtype == np.float16:
-            return arr.astype(np.float32), np.dtype(np.float32), np.dtype(np.float16)
-        if arr.dtype.itemsize > 8:
-            raise DTypeError(f"{name}: {what} dtype {arr.dtype} is not supported; cast to float64")
-        return arr, arr.dtype, arr.dtype
-    if kind in "biu":
-        arr = arr.astype(np.float64)
-        return arr, arr.dtype, arr.dtype
-    if kind == "c":
-        raise DTypeError(f"{name}: complex {what} is not supported (activations are real functions)")
-    raise DTypeError(f"{name}: {what} dtype {arr.dtype} is not numeric; expected float32 or float64")
-
-
-def _check_param(param, value, dtype, name):
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        arr = np.asarray(None)
-    if arr.dtype.kind not in "biuf":
-        raise ParameterError(f"{name}: parameter {param.name!r} must be real numbers, not {value!r}")
-    bounded = param.lower is not None or param.upper is not None
-    if bounded:
-        ok = np.ones(arr.shape, dtype=bool)
-        with np.errstate(invalid="ignore"):
-            if param.lower is not None:
-                ok &= arr > param.lower if param.lower_open else arr >= param.lower
-            if param.upper is not None:
-                ok &= arr < param.upper if param.upper_open else arr <= param.upper
-        if not ok.all():
-            bad = (arr[~ok].flat[0] if arr.ndim else arr).item()
-            raise ParameterError(f"{name}: parameter {param.name!r} = {bad!r} is outside {param.interval()}")
-    if arr.ndim == 0:
-        return dtype.type(arr)
-    return arr.astype(dtype, copy=False)
-
-
-def _broadcast_shape(operands, name):
-    shapes = {np.shape(o) for o in operands} - {()}
-    if len(shapes) <= 1:  # the common case: one shape and scalar parameters
-        return shapes.pop() if shapes else ()
-    try:
-        return np.broadcast_shapes(*(np.shape(o) for o in operands))
-    except ValueError:
-        shapes = ", ".join(str(np.shape(o)) for o in operands)
-        raise ShapeMismatchError(f"{name}: operands do not broadcast together: {shapes}") from None
-
-
-def _check_out(out, shape, dtype, name):
-    if not isinstance(out, np.ndarray):
-        raise DTypeError(f"{name}: out= must be a NumPy array, not {type(out).__name__}")
-    if out.shape != shape:
-        raise ShapeMismatchError(f"{name}: out= has shape {out.shape} but the result has shape {shape}")
-    if not np.can_cast(dtype, out.dtype, casting="same_kind") or out.dtype.kind != "f":
-        raise DTypeError(f"{name}: out= has dtype {out.dtype}; the result is {dtype}")
-    if not out.flags.writeable:
-        raise ParameterError(f"{name}: out= is read-only")

@@ -1,7 +1,7 @@
-"""Axis-wise activations (softmax family, standardize, sparsemax, gated units): the record and
-the callable.
+"""Axis-wise activations (softmax family, standardize, sparsemax, gated units): the callable.
 
-``AxisSpec`` lives in the same registry as elementwise specs (``kind == "axis"``). Its
+``AxisSpec`` (in :mod:`fastact.spec`) lives in the same registry as elementwise specs
+(``kind == "axis"``). Its
 ``forward(x, out, *params)`` and ``backward(x, g, out, *params)`` work on C-contiguous 2-D
 arrays with the axis last, one row per slice; :class:`AxisActivation` moves any axis of any
 ndim there and back, handles dtypes and ``out=``, and on the ``parallel`` target splits the
@@ -14,17 +14,18 @@ a value half and a gate half and return one half's length).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .activation import _F32, _F64, _MISS, Bound, _finish
-from .errors import ParameterError, ShapeMismatchError, SpecError, TargetUnavailableError
-from .spec import ABI_VERSION, Param, Properties, validate_record
+from . import daskarray
+from ._arrays import F32, F64, MISS, check_out, check_param, coerce_input, finish, same_elements
+from ._threads import run_chunked
+from .activation import Bound
+from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavailableError
+from .kernels import cuda, cuda_rows
+from .spec import AxisSpec
 
-OUTPUTS = ("same", "reduce", "half")
 #: Rows are split between threads from this many elements on (as the elementwise threshold).
 PARALLEL_MIN_SIZE = 1 << 18
 #: In-place calls (``out=`` is the input or grad_out) compute this many elements of rows at a
@@ -32,63 +33,12 @@ PARALLEL_MIN_SIZE = 1 << 18
 IN_PLACE_BLOCK = 1 << 20
 
 
-@dataclass(frozen=True)
-class AxisSpec:
-    """An activation computed along one axis (see the module docstring).
-
-    ``reference(x, axis, *params)`` and ``reference_backward(x, g, axis, *params)`` are NumPy
-    float64 implementations (the oracles); ``max_ulp`` bounds the forward pass per dtype.
-    """
-
-    name: str
-    summary: str
-    formula: str
-    forward: Callable
-    backward: Callable | None
-    reference: Callable
-    properties: Properties
-    reference_backward: Callable | None = None
-    output: str = "same"
-    params: tuple[Param, ...] = ()
-    aliases: tuple[str, ...] = ()
-    max_ulp: dict = field(default_factory=dict)
-    near_zero_eps: float = 0.0
-    notes: str = ""
-    abi: int = ABI_VERSION
-
-    kind = "axis"
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params)
-
-    @property
-    def defaults(self) -> tuple[float, ...]:
-        return tuple(p.default for p in self.params)
-
-    def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
-        origin = f" from {source}" if source else ""
-
-        def fail(msg: str) -> None:
-            raise SpecError(f"axis-wise activation {self.name!r}{origin}: {msg}")
-
-        validate_record(self, fail, f"axis-wise activation name {self.name!r}{origin}")
-        if not callable(self.forward) or not callable(self.reference):
-            fail("forward and reference must be callable")
-        if self.backward is None and require_derivative:
-            fail("backward is required")
-        if self.output not in OUTPUTS:
-            fail(f"output must be one of {OUTPUTS}, not {self.output!r}")
-
-
-class AxisActivation(Bound):
+class AxisActivation(Bound, kind="axis"):
     """An axis-wise activation bound to a target: ``act(x, axis=-1, out=None, **params)`` and
     ``act.backward(x, grad_out, axis=-1)`` (the vector-Jacobian product)."""
 
     @staticmethod
     def _require_cuda(entry) -> None:
-        from .kernels import cuda, cuda_rows
-
         if entry.source != "fastact" or entry.spec.name not in cuda_rows.SUPPORTED:
             raise TargetUnavailableError(
                 f"{entry.spec.name} has no CUDA kernel yet (axis-wise CUDA kernels: "
@@ -113,7 +63,7 @@ class AxisActivation(Bound):
         """The activation of ``x`` along ``axis``."""
         if not params and not kw and not keepdims and type(x) is np.ndarray:
             result = self._fast(x, None, axis, out)
-            if result is not _MISS:
+            if result is not MISS:
                 return result
         return self._apply(False, x, None, params, kw, axis, out, keepdims)
 
@@ -132,7 +82,7 @@ class AxisActivation(Bound):
             raise ParameterError(f"{self.name} has no backward pass")
         if not params and not kw and not keepdims and type(x) is np.ndarray:
             result = self._fast(x, grad_out, axis, out)
-            if result is not _MISS:
+            if result is not MISS:
                 return result
         return self._apply(True, x, grad_out, params, kw, axis, out, keepdims)
 
@@ -140,25 +90,25 @@ class AxisActivation(Bound):
         """Small rows without the general path's work: a C-contiguous, aligned, writeable
         float32/float64 ``ndarray`` along its last axis, default parameters, ``grad_out`` and
         ``out`` (if given) C-contiguous of the exact shape and dtype and sharing no memory
-        with the inputs, a host target under the parallel threshold. ``_MISS`` otherwise."""
+        with the inputs, a host target under the parallel threshold. ``MISS`` otherwise."""
         if self.target == "cuda" or (axis != -1 and axis != x.ndim - 1) or isinstance(axis, bool):
-            return _MISS
+            return MISS
         dt = x.dtype
-        if dt is not _F32 and dt is not _F64:
-            return _MISS
+        if dt is not F32 and dt is not F64:
+            return MISS
         f = x.flags
         shape = x.shape
         if not (f.c_contiguous and f.aligned and f.writeable) or not shape:
-            return _MISS
+            return MISS
         n = shape[-1]
         size = x.size
         if n == 0 or size == 0 or (self.threads > 1 and size >= PARALLEL_MIN_SIZE):
-            return _MISS
+            return MISS
         rows = size // n
         spec = self.spec
         kind = spec.output
         if kind == "half" and n % 2:
-            return _MISS  # the general path raises the precise error
+            return MISS  # the general path raises the precise error
         params = self._fast_defaults.get(dt)
         if params is None:
             params = self._fast_defaults[dt] = tuple(dt.type(p.default) for p in spec.params)
@@ -172,21 +122,21 @@ class AxisActivation(Bound):
             oshape, o2 = yshape, y2
         else:
             if type(g) is not np.ndarray or g.dtype is not dt or g.shape != yshape:
-                return _MISS
+                return MISS
             f = g.flags
             if not (f.c_contiguous and f.aligned and f.writeable):
-                return _MISS
+                return MISS
             oshape, o2 = shape, (rows, n)
         if out is None:
             o = np.empty(oshape, dt)
         else:
             if type(out) is not np.ndarray or out.dtype is not dt or out.shape != oshape:
-                return _MISS
+                return MISS
             f = out.flags
             if not (f.c_contiguous and f.aligned and f.writeable) or np.may_share_memory(out, x):
-                return _MISS
+                return MISS
             if g is not None and np.may_share_memory(out, g):
-                return _MISS
+                return MISS
             o = out
         if g is None:
             spec.forward(x.reshape(rows, n), o.reshape(o2), *params)
@@ -197,16 +147,11 @@ class AxisActivation(Bound):
     # -- the work ---------------------------------------------------------------------------
 
     def _apply(self, backward, x, g, params, kw, axis, out, keepdims):
-        from . import daskarray
-        from .activation import _check_param, _coerce_input
-
         spec = self.spec
         values = self.bind(params, kw)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ParameterError(f"{spec.name}: axis must be an integer, not {axis!r}")
         if isinstance(x, np.ma.MaskedArray) or isinstance(g, np.ma.MaskedArray):
-            from .errors import DTypeError
-
             raise DTypeError(
                 f"{spec.name} is axis-wise: masked arrays are not supported (a mask changes what a row "
                 "is); fill them (x.filled(...)) or compress the rows first"
@@ -216,7 +161,7 @@ class AxisActivation(Bound):
 
             g = None if g is None else da.asarray(g)
             return daskarray.axiswise(self, backward, x, g, values, int(axis), out, keepdims)
-        arr, work, result_dtype = _coerce_input(x, spec.name)
+        arr, work, result_dtype = coerce_input(x, spec.name)
         if arr.ndim == 0:
             raise ShapeMismatchError(f"{spec.name} is axis-wise: the input needs at least one dimension")
         if not -arr.ndim <= axis < arr.ndim:
@@ -224,7 +169,7 @@ class AxisActivation(Bound):
         axis = int(axis) % arr.ndim
         checked = []
         for p, v in zip(spec.params, values):
-            value = _check_param(p, v, work, spec.name)
+            value = check_param(p, v, work, spec.name)
             if np.ndim(value):
                 raise ParameterError(f"{spec.name}: parameter {p.name!r} must be a scalar")
             checked.append(value)
@@ -235,7 +180,7 @@ class AxisActivation(Bound):
             )
         if backward:
             # grad_out takes part in the dtype as in the elementwise backward (NumPy promotion)
-            garr, gwork, gresult = _coerce_input(g, spec.name, what="grad_out")
+            garr, gwork, gresult = coerce_input(g, spec.name, what="grad_out")
             work = np.promote_types(work, gwork)
             result_dtype = np.promote_types(result_dtype, gresult)
             checked = [work.type(v) for v in checked]
@@ -261,10 +206,8 @@ class AxisActivation(Bound):
         direct = None  # the caller's out=, viewed as rows, when the kernels can write into it
         aliased = False  # out= is an operand's own memory, row for row: computed a block at a time
         if out is not None:
-            from .activation import _check_out, _same_elements
-
             shape = arr.shape if backward else self._result_shape(arr.shape, axis, out_n, keepdims)
-            _check_out(out, shape, work, spec.name)
+            check_out(out, shape, work, spec.name)
             if type(out) is np.ndarray and out.dtype == work == result_dtype and out.flags.aligned:
                 if backward or out_n is not None:
                     om = np.moveaxis(out, axis, -1)
@@ -276,7 +219,7 @@ class AxisActivation(Bound):
                     shared = [a for a in inputs if np.may_share_memory(rows_view, a)]
                     if not shared:
                         direct = rows_view
-                    elif all(_same_elements(rows_view, a) for a in shared):
+                    elif all(same_elements(rows_view, a) for a in shared):
                         direct, aliased = rows_view, True
         kernel = spec.backward if backward else spec.forward
         operands = (x2, g2) if backward else (x2,)
@@ -298,7 +241,7 @@ class AxisActivation(Bound):
             shaped = result2.reshape(lead)
             if keepdims:
                 shaped = np.expand_dims(shaped, axis)
-        shaped = _finish(shaped, result_dtype, out)
+        shaped = finish(shaped, result_dtype, out)
         return shaped if out is None else out
 
     def _run_in_place(self, kernel, operands, result, params, n) -> None:
@@ -326,20 +269,16 @@ class AxisActivation(Bound):
         return tuple(shape)
 
     def _run(self, kernel, operands, result, params, size):
-        from .activation import _run_chunked
-
         if self.target == "cuda":
             self._run_cuda(operands, result, params)
         elif self.threads > 1 and result.shape[0] > 1 and size >= PARALLEL_MIN_SIZE:
-            _run_chunked(kernel, [*operands, result], params, min(self.threads, result.shape[0]), align=1)
+            run_chunked(kernel, [*operands, result], params, min(self.threads, result.shape[0]), align=1)
         else:
             kernel(*operands, result, *params)
 
     def _run_cuda(self, operands, result, params) -> None:
         """Copy the rows to the device, run the row-per-block kernel, copy the result back."""
         from numba import cuda
-
-        from .kernels import cuda_rows
 
         backward = len(operands) == 2
         x2 = cuda.to_device(operands[0])

@@ -11,7 +11,10 @@ first, ``x*`` for the identity factor) is what :func:`fastact.get` and the CLI a
 
 from __future__ import annotations
 
+from . import fmath
+from ._jit import activate_jitables, jitable
 from .errors import ParameterError, SpecError
+from .registry import REGISTRY
 from .spec import ActivationSpec, Param, Properties
 
 _cache: dict[str, ActivationSpec] = {}
@@ -48,8 +51,6 @@ def from_expression(expr: str) -> ActivationSpec:
 
 def compose(*names: str, times_x: bool = False, name: str | None = None) -> ActivationSpec:
     """The spec of names[0](names[1](...(x))) (times x with ``times_x``), one fused kernel."""
-    from . import REGISTRY
-
     if not names:
         raise ParameterError("compose() needs at least one activation")
     entries = [REGISTRY.entry(n) for n in names]
@@ -108,8 +109,6 @@ def _build(names, entries, specs, times_x, name) -> ActivationSpec:
         lines.append(f"    d = d * _d{i}(v{i + 1}{pargs(i)})")
         lines.append(f"    v{i} = _f{i}(v{i + 1}{pargs(i)})")
     lines.append("    return v0 + x * d" if times_x else "    return d")
-    from . import fmath
-
     namespace: dict = {"_fm": fmath}
     for i, s in enumerate(specs):
         # the components' scalar functions, registered as jitable (target-generic overloads), so
@@ -180,12 +179,10 @@ _registered: set = set()
 
 def _jitable(fn):
     """``fn`` registered once with Numba's ``register_jitable`` (dispatchers pass through)."""
-    from .spec import _activate_jitables, jitable
-
     if hasattr(fn, "py_func"):  # already a Numba dispatcher
         return fn
     if fn not in _registered:
-        _activate_jitables()  # fastact's own helpers first, then this one registers at once
+        activate_jitables()  # fastact's own helpers first, then this one registers at once
         jitable(fn)
         _registered.add(fn)
     return fn

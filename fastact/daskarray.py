@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError, ShapeMismatchError
+from ._arrays import check_param, validate_params
+from .errors import DTypeError, ParameterError, ShapeMismatchError
 
 TWO_PASS = {"softmax": 1.0, "softmin": -1.0, "log_softmax": 1.0, "logsumexp": 1.0, "logmeanexp": 1.0}
 
@@ -37,8 +38,6 @@ def _result_dtype(*dtypes) -> np.dtype:
         if dt.kind in "biu":
             dt = np.dtype(np.float64)
         elif dt.kind != "f":
-            from .errors import DTypeError
-
             raise DTypeError(f"dtype {dt} is not supported; expected float32 or float64")
         out.append(dt)
     return np.result_type(*out)
@@ -63,8 +62,6 @@ def elementwise(act, op: str, x, g, values: tuple, out, rng):
     """The lazy ``op`` of elementwise ``act`` on Dask arrays (x and/or g)."""
     import dask.array as da
 
-    from .activation import _check_param, validate_params
-
     spec = act.spec
     if out is not None:
         raise ParameterError(
@@ -75,7 +72,7 @@ def elementwise(act, op: str, x, g, values: tuple, out, rng):
     dtypes = [x.dtype] + ([g.dtype] if g is not None else [])
     result = _result_dtype(*dtypes)
     work = np.dtype(np.float32) if result == np.float16 else result
-    checked = [_check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
+    checked = [check_param(p, v, work, spec.name) for p, v in zip(spec.params, values)]
     validate_params(spec, checked)
     args = [x, *([g] if g is not None else []), *checked]
     block = functools.partial(_elementwise_block, act=act, kind=op)
@@ -125,7 +122,7 @@ def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims:
                 f"{spec.name} along axis {axis}, which Dask splits into {len(x.chunks[axis])} chunks: "
                 f"rechunk it into one first, x.rechunk({{{axis}: -1}})"
             )
-        return _two_pass(spec.name, backward, x, g, axis, keepdims, dtype)
+        return _two_pass(act.sibling("fastact:logsumexp"), spec.name, backward, x, g, axis, keepdims, dtype)
     if backward:
         if spec.output == "reduce" and g.ndim < x.ndim:
             g = da.expand_dims(g, axis)
@@ -142,23 +139,23 @@ def axiswise(act, backward: bool, x, g, values: tuple, axis: int, out, keepdims:
     return da.map_blocks(_axis_block, x, dtype=dtype, drop_axis=axis, backward=False, **kw)
 
 
-def _lse_block(xb, axis, sign):
-    from . import logsumexp
-
-    return logsumexp(sign * xb, axis=axis, keepdims=True)
+def _lse_block(xb, lse, axis, sign):
+    return _host(lse)(sign * xb, axis=axis, keepdims=True)
 
 
-def _lse_blocks(x, axis, sign):
+def _lse_blocks(lse, x, axis, sign):
     """log-sum-exp of sign * x along a chunked axis: per block, then across the blocks."""
     import dask.array as da
 
     def one_per_block(a):
         return tuple(c if i != axis else (1,) * len(c) for i, c in enumerate(a.chunks))
 
-    partial = da.map_blocks(_lse_block, x, axis=axis, sign=sign, dtype=x.dtype, chunks=one_per_block(x))
+    partial = da.map_blocks(
+        _lse_block, x, lse=lse, axis=axis, sign=sign, dtype=x.dtype, chunks=one_per_block(x)
+    )
     partial = partial.rechunk({axis: -1})
     return da.map_blocks(
-        _lse_block, partial, axis=axis, sign=1.0, dtype=x.dtype, chunks=one_per_block(partial)
+        _lse_block, partial, lse=lse, axis=axis, sign=1.0, dtype=x.dtype, chunks=one_per_block(partial)
     )
 
 
@@ -178,12 +175,12 @@ def _exp_shift(xb, lb, kb, sign, log):
     return y.astype(xb.dtype)
 
 
-def _two_pass(name, backward, x, g, axis, keepdims, dtype):
+def _two_pass(lse_act, name, backward, x, g, axis, keepdims, dtype):
     import dask.array as da
 
     x = x.astype(dtype) if x.dtype != dtype else x
     sign = TWO_PASS[name]
-    lse = _lse_blocks(x, axis, sign)
+    lse = _lse_blocks(lse_act, x, axis, sign)
     if name in ("logsumexp", "logmeanexp") and not backward:
         if name == "logmeanexp":
             lse = (lse.astype(np.float64) - np.log(x.shape[axis])).astype(dtype)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .spec import _register_overload
+from ._jit import register_overload
 
 #: Maximum error in ULP (float32, float64) against mpmath, held by tests/test_fmath.py.
 MAX_ULP = {
@@ -544,4 +544,4 @@ def _install() -> None:
         overload(globals()[name], jit_options=JIT_OPTIONS)(choose(name))
 
 
-_register_overload(_install)
+register_overload(_install)

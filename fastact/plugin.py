@@ -25,10 +25,10 @@ references taking ``axis``); it gets the cpu and parallel targets and Dask.
 :func:`check_spec` runs the checks ``fastact check-plugin`` runs, for a plugin's own tests.
 """
 
-from .axis import AxisSpec
-from .checks import Problem, check_spec
+from ._jit import jitable
 from .fmath import erfc, exp, expm1, like, log, log1p, ndtr, npdf, tanh
-from .spec import ABI_VERSION, ActivationSpec, Param, Properties, jitable
+from .spec import ABI_VERSION, ActivationSpec, AxisSpec, Param, Properties
+from .testing.checks import Problem, check_spec
 
 __all__ = [
     "ABI_VERSION",

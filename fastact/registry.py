@@ -33,12 +33,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from .errors import FastactWarning, SpecError, UnknownActivationError
-from .spec import ActivationSpec
+from .spec import ActivationSpec, AxisSpec
 
 
 def _is_spec(obj: object) -> bool:
-    from .axis import AxisSpec
-
     return isinstance(obj, (ActivationSpec, AxisSpec))
 
 
@@ -107,7 +105,7 @@ def plugins_enabled() -> bool:
     return os.environ.get("FASTACT_PLUGINS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _as_specs(obj: object) -> list:
+def as_specs(obj: object) -> list:
     if _is_spec(obj):
         return [obj]
     if callable(obj):
@@ -227,7 +225,7 @@ class Registry:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # a broken plugin must not break fastact (SystemExit neither)
-                self._fail(state, dist, label, f"failed to load: {type(exc).__name__}: {_one_line(exc)}")
+                self._fail(state, dist, label, f"failed to load: {type(exc).__name__}: {one_line(exc)}")
                 continue
             for spec in specs:
                 if not _is_spec(spec):
@@ -247,7 +245,7 @@ class Registry:
 
     def _add(self, state: _State, spec: ActivationSpec, dist: str, label: str, version: str = "") -> None:
         try:
-            with _plugin_output():
+            with plugin_output():
                 spec.validate(source=None, require_derivative=dist == BUILTIN_DIST)  # runs check_params
         except SpecError as exc:
             self._fail(state, dist, label, str(exc))
@@ -255,7 +253,7 @@ class Registry:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            self._fail(state, dist, label, f"invalid spec: {type(exc).__name__}: {_one_line(exc)}")
+            self._fail(state, dist, label, f"invalid spec: {type(exc).__name__}: {one_line(exc)}")
             return
         entry = Entry(spec, dist, version)
         state.by_qualified[entry.qualified_name] = entry
@@ -370,12 +368,12 @@ def _initializing(module: str) -> bool:
     return bool(getattr(spec, "_initializing", False))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or "(no message)"
 
 
 @contextlib.contextmanager
-def _plugin_output():
+def plugin_output():
     """While plugin code runs: its prints go to stderr (stdout may be carrying JSON)."""
     if sys.stdout is None or sys.stderr is None:
         yield
@@ -402,8 +400,8 @@ def _load_plugin(ep: metadata.EntryPoint, dist: str) -> list:
         timer.daemon = True
         timer.start()
     try:
-        with _plugin_output():
-            return _as_specs(ep.load())
+        with plugin_output():
+            return as_specs(ep.load())
     finally:
         if timer is not None:
             timer.cancel()

@@ -1,4 +1,4 @@
-"""The activation record: ``ActivationSpec`` and ``Param`` (the plugin ABI).
+"""The activation records: ``ActivationSpec``, ``AxisSpec`` and ``Param`` (the plugin ABI).
 
 An activation is described once, as scalar Python functions written in the subset Numba
 compiles, plus metadata; every kernel is generated from that description. Changing the
@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import math
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,53 +22,6 @@ ABI_VERSION = 1
 
 #: lower_snake_case; used with fullmatch (``$`` would also accept a trailing newline)
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
-_JIT_LOCK = threading.RLock()
-_PENDING_JITABLE: list[Callable] = []
-_PENDING_OVERLOADS: list[Callable[[], None]] = []
-_JIT_READY = False
-
-
-def jitable(fn: Callable) -> Callable:
-    """Mark a scalar helper so compiled activations may call it.
-
-    The function stays a plain Python function (callable from Python, importable without
-    Numba); it is registered with Numba's ``register_jitable`` only when the first kernel is
-    compiled, so ``import fastact`` never imports Numba.
-    """
-    with _JIT_LOCK:
-        if _JIT_READY:
-            from numba.extending import register_jitable
-
-            register_jitable(forceinline=True, error_model="numpy")(fn)
-        else:
-            _PENDING_JITABLE.append(fn)
-    return fn
-
-
-def _register_overload(install: Callable[[], None]) -> None:
-    """Run ``install`` (which registers Numba overloads) before the first kernel compiles."""
-    with _JIT_LOCK:
-        if _JIT_READY:
-            install()
-        else:
-            _PENDING_OVERLOADS.append(install)
-
-
-def _activate_jitables() -> None:
-    """Register every helper marked with :func:`jitable` with Numba (called by kernels; thread-safe:
-    two threads compiling their first kernels register each helper once)."""
-    global _JIT_READY
-    from numba.extending import register_jitable
-
-    with _JIT_LOCK:
-        _JIT_READY = True
-        while _PENDING_OVERLOADS:
-            _PENDING_OVERLOADS.pop()()
-        while _PENDING_JITABLE:
-            # forceinline: kernels must inline their helpers for the loop to vectorize
-            register_jitable(forceinline=True, error_model="numpy")(_PENDING_JITABLE.pop())
-
-
 @dataclass(frozen=True)
 class Param:
     """A scalar parameter of an activation, passed to kernels as an extra ufunc input.
@@ -221,6 +173,58 @@ class ActivationSpec:
             msg = self.check_params(*self.defaults)
             if msg:
                 fail(f"default parameters are inconsistent: {msg}")
+
+
+OUTPUTS = ("same", "reduce", "half")
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    """An activation computed along one axis (see the module docstring).
+
+    ``reference(x, axis, *params)`` and ``reference_backward(x, g, axis, *params)`` are NumPy
+    float64 implementations (the oracles); ``max_ulp`` bounds the forward pass per dtype.
+    """
+
+    name: str
+    summary: str
+    formula: str
+    forward: Callable
+    backward: Callable | None
+    reference: Callable
+    properties: Properties
+    reference_backward: Callable | None = None
+    output: str = "same"
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    max_ulp: dict = field(default_factory=dict)
+    near_zero_eps: float = 0.0
+    notes: str = ""
+    abi: int = ABI_VERSION
+
+    kind = "axis"
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def defaults(self) -> tuple[float, ...]:
+        return tuple(p.default for p in self.params)
+
+    def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
+        origin = f" from {source}" if source else ""
+
+        def fail(msg: str) -> None:
+            raise SpecError(f"axis-wise activation {self.name!r}{origin}: {msg}")
+
+        validate_record(self, fail, f"axis-wise activation name {self.name!r}{origin}")
+        if not callable(self.forward) or not callable(self.reference):
+            fail("forward and reference must be callable")
+        if self.backward is None and require_derivative:
+            fail("backward is required")
+        if self.output not in OUTPUTS:
+            fail(f"output must be one of {OUTPUTS}, not {self.output!r}")
 
 
 def validate_record(spec, fail: Callable[[str], None], named: str) -> None:

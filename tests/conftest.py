@@ -1,10 +1,27 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-import fastact
+# Kernels the suite compiles go to a cache of its own (kept between runs, ignored by git), not
+# the developer's ~/.cache/fastact; set before fastact is imported, inherited by subprocesses.
+os.environ.setdefault("FASTACT_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".fastact-test-cache"))
+
+import fastact  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 BUILTINS = [e.spec.name for e in fastact.REGISTRY.entries("elementwise") if e.builtin]
+
+#: the slow tests: a pip install of the example plugin, and the CUDA simulator subprocesses
+#: (`pytest -m "not slow"` is the quick local loop; CI runs everything)
+SLOW_FILES = {"test_plugin_package.py", "test_cuda_target.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES or "simulator" in item.name:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact.accuracy import bounds, within
+from fastact.testing.accuracy import bounds, within
 
 AXIS = fa.names("axis")
 DTYPES = [np.float32, np.float64]
@@ -155,7 +155,7 @@ def test_parallel_rows_are_bitwise_the_cpu_result():
 
 
 def test_cli_lists_kind_and_evaluates():
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["list", "--json"])

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact import bench
-from fastact.cli import main
+from fastact.tools import bench
+from fastact.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +122,9 @@ def test_bad_arguments(args, code, fragment):
 
 
 def test_size_parsing():
-    parse = lambda v: __import__("fastact.cli").cli.SizeType().convert(v, None, None)  # noqa: E731
+    from fastact.tools.cli import SizeType
+
+    parse = lambda v: SizeType().convert(v, None, None)  # noqa: E731
     assert parse("1e7") == 10_000_000 and parse("10_000") == 10_000 and parse("5") == 5
 
 

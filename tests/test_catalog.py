@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact.accuracy import SPECIAL, bounds, samples, ulp_errors, within
+from fastact.testing.accuracy import SPECIAL, bounds, samples, ulp_errors, within
 
 from .conftest import BUILTINS
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact.cli import main
+from fastact.tools.cli import main
 
 from . import plugin_fixtures
 
@@ -215,7 +215,8 @@ def test_bench_compare_with_partial_json_is_a_usage_error(run, tmp_path):
     ],
 )
 def test_output_paths_are_checked_before_any_work(run, args, monkeypatch):
-    from fastact import bench, compare, verify
+    from fastact.testing import verify
+    from fastact.tools import bench, compare
 
     def no_work(*a, **k):
         raise AssertionError("the work started before the output path was checked")
@@ -227,12 +228,12 @@ def test_output_paths_are_checked_before_any_work(run, args, monkeypatch):
 
 
 def test_a_failed_write_at_the_end_prints_the_results(run, tmp_path, monkeypatch):
-    import fastact.cli
+    import fastact.tools.cli
 
     def full_disk(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fastact.cli, "write_text", full_disk)
+    monkeypatch.setattr(fastact.tools.cli, "write_text", full_disk)
     result = run("c-header", "relu", "-o", str(tmp_path / "fastact.h"))
     assert_one_line_error(result, 1, "No space left on device; the results are on stdout")
     assert "#define FASTACT_RELU_NPARAMS 0" in result.stdout

@@ -6,7 +6,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from fastact.cli import main
+from fastact.tools.cli import main
 
 
 def run(*args):

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact.accuracy import within
+from fastact.testing.accuracy import within
 
 X = np.random.default_rng(0).uniform(-8, 8, 2000)
 
@@ -57,7 +57,7 @@ def test_compose_api_parameters_registration_and_errors():
 
 
 def test_cli_evaluates_a_composition():
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     result = CliRunner().invoke(main, ["eval", "x*tanh.softplus", "1", "--grad", "--json"])
     assert result.exit_code == 0, result.output

@@ -34,7 +34,7 @@ def test_no_gpu_is_one_clear_error():
         fa.get("relu", target="cuda")
     auto = fa.get("relu", target="auto")  # host arrays never need CUDA
     np.testing.assert_array_equal(auto(np.array([-1.0, 1.0])), [0.0, 1.0])
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     result = CliRunner().invoke(main, ["bench", "relu", "--target", "cuda", "--size", "1e3"])
     assert result.exit_code == 1

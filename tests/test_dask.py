@@ -127,7 +127,7 @@ def test_bench_engine_dask_runs_and_reports_scaling():
 
     from click.testing import CliRunner
 
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     args = ["bench", "relu", "--engine", "dask", "--workers", "1", "--size", "2e6", "--chunk", "1e6",
             "--repeat", "1", "--json"]  # fmt: skip

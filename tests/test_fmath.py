@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from fastact import fmath as fm
-from fastact.accuracy import ulp_errors
-from fastact.spec import _activate_jitables
+from fastact._jit import activate_jitables
+from fastact.testing.accuracy import ulp_errors
 
-_activate_jitables()
+activate_jitables()
 mp.mp.dps = 40
 
 MP = {

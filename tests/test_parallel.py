@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 import fastact as fa
 from fastact import activation
-from fastact.cli import main
+from fastact.tools.cli import main
 
 
 @pytest.fixture

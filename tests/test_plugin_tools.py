@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact.cli import main
+from fastact.tools.cli import main
 
 from . import plugin_fixtures
 
@@ -197,7 +197,7 @@ def test_new_plugin_writes_a_package_that_passes_its_checks(tmp_path, monkeypatc
 
 
 def test_guide_example_is_what_new_plugin_writes(tmp_path):
-    from fastact.plugin_tools import new_plugin
+    from fastact.tools.plugin_tools import new_plugin
 
     from .test_plugin_package import guide_files
 

@@ -197,7 +197,7 @@ def test_a_plugin_that_exits_or_prints_is_contained(tmp_path, monkeypatch, capsy
 
     from click.testing import CliRunner
 
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     _dist(tmp_path, "exit-plugin", "fa_exit", "import sys\nsys.exit(3)\n")
     chatty = "print('hello from a plugin')\n" + SPEC_SOURCE.format(name="chatty")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
+from fastact import _threads as fastact_threads
 from fastact import activation as act_mod
 from fastact import axis as axis_mod
 
@@ -211,7 +212,7 @@ def test_parallel_nested_call_from_a_pool_thread_does_not_deadlock(monkeypatch):
     monkeypatch.setattr(axis_mod, "PARALLEL_MIN_SIZE", 64)
     act = fa.get("gelu", target="parallel", threads=4)
     sm = fa.get("softmax", target="parallel", threads=4)
-    pool = act_mod._pool()
+    pool = fastact_threads.pool()
     futures = [pool.submit(act, X) for _ in range(8)] + [pool.submit(sm, X.reshape(50, 20))]
     results = [f.result(timeout=120) for f in futures]
     assert all(np.array_equal(r, fa.gelu(X)) for r in results[:-1])

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 import fastact as fa
 from fastact import ActivationSpec, Properties
-from fastact import verify as verify_mod
-from fastact.cli import main
+from fastact.testing import verify as verify_mod
+from fastact.tools.cli import main
 
 
 def _run(*args):

@@ -10,8 +10,8 @@ same array, measured in the same process.
 import numpy as np
 
 import fastact
-from fastact import baselines
-from fastact.bench import calls_per_sample, make_input
+from fastact.tools import baselines
+from fastact.tools.bench import calls_per_sample, make_input
 
 NAMES = [e.spec.name for e in fastact.REGISTRY.entries("elementwise") if e.builtin]
 DTYPES = ["float32", "float64"]

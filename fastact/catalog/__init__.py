@@ -4,8 +4,7 @@ exactly like a plugin's (see ``[project.entry-points."fastact.activations"]`` in
 
 from __future__ import annotations
 
-from ..axis import AxisSpec
-from ..spec import ActivationSpec
+from ..spec import ActivationSpec, AxisSpec
 from . import axiswise, gaussian, hyperbolic, logistic, piecewise
 
 

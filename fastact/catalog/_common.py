@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import fmath as fm
-from ..spec import jitable
+from .._jit import jitable
 
 
 @jitable

@@ -13,10 +13,20 @@ import functools
 
 import numpy as np
 
-from ..axis import AxisSpec
-from ..spec import Param, Properties
+from ..spec import AxisSpec, Param, Properties
+from . import gaussian, hyperbolic, logistic, piecewise
 
 LD = np.longdouble
+
+
+def _elementwise(name: str):
+    """The builtin elementwise spec ``name`` a gated unit is built on (the sibling catalog
+    modules, not the registry: the catalog sits below it)."""
+    for module in (piecewise, logistic, hyperbolic, gaussian):
+        for spec in module.SPECS:
+            if spec.name == name:
+                return spec
+    raise LookupError(f"no builtin elementwise activation {name!r}")
 
 
 _ROWS = None
@@ -89,9 +99,7 @@ def _gated(name, on_gate):
     with ``f`` the elementwise builtin ``name`` (fused row kernels from its scalar code)."""
 
     def kernels():
-        from .. import get
-
-        return _rows().gated(get(name).spec, on_gate)
+        return _rows().gated(_elementwise(name), on_gate)
 
     def forward(x, out):
         kernels()[0](x, out)
@@ -188,9 +196,7 @@ def np_sparsemax(x, axis=-1):
 
 
 def _np_elementwise(name, op="forward"):
-    from .. import get
-
-    spec = get(name).spec
+    spec = _elementwise(name)
     return spec.reference if op == "forward" else spec.reference_derivative
 
 

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from .. import fmath as fm
-from ..spec import ActivationSpec, Param, Properties, jitable
+from .._jit import jitable
+from ..spec import ActivationSpec, Param, Properties
 from ._common import np_sech2, np_sigmoid, np_sigmoid_prime, reference, sech2, sigmoid, sigmoid_prime
 
 R = reference

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from .. import fmath as fm
-from ..spec import ActivationSpec, Param, Properties, jitable
+from .._jit import jitable
+from ..spec import ActivationSpec, Param, Properties
 from ._common import (
     E_MINUS_64,
     np_sech2,

@@ -21,9 +21,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from .. import __version__
+from .._version import __version__
 from ..errors import CompileError, compile_summary
 from ..spec import ABI_VERSION, ActivationSpec
+from .cpu import jit
 
 _C = {"f32": "float", "f64": "double"}
 _NB = {"f32": "float32", "f64": "float64"}
@@ -115,8 +116,6 @@ class CApi(Mapping):
     def _compile(self, key: str) -> CFunction:
         import numba
         from numba import types
-
-        from .cpu import jit
 
         op, _, rest = key.partition("_")
         kind, _, t = rest.rpartition("_")

@@ -33,8 +33,12 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import cache
+from .._jit import activate_jitables
+from .._version import __version__
 from ..errors import CompileError, compile_summary
-from ..spec import ActivationSpec, _activate_jitables
+from ..fmath import JIT_OPTIONS
+from ..spec import ActivationSpec
 
 OPS = ("forward", "grad", "backward")
 DTYPES = ("float32", "float64")
@@ -61,7 +65,8 @@ def {op}_loop({loop_args}):
 _IMPORT_LINES = ("from fastact.kernels.cpu import scalar\n", "_f = scalar(")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
-_lock = threading.RLock()
+#: Held while a kernel is built: concurrent first calls compile each kernel once.
+LOCK = threading.RLock()
 _built: dict[tuple[int, str], tuple[ActivationSpec, tuple]] = {}
 _jitted: dict[Callable, object] = {}
 _digests: dict[str, str] = {}
@@ -71,8 +76,6 @@ def cache_dir() -> Path | None:
     """Where new kernels are written: the first trusted, writable candidate of
     :func:`fastact.cache.locations` (``$FASTACT_CACHE_DIR``, ``~/.cache/fastact``, a per-user
     temporary directory), or ``None``: no disk cache, kernels compile in memory."""
-    from .. import cache
-
     found = cache.locations()
     return found[-1].path if found and found[-1].writable else None
 
@@ -90,13 +93,11 @@ def jit(fn: Callable):
     import numba
     from numba.core.registry import CPUDispatcher
 
-    with _lock:
-        _activate_jitables()
+    with LOCK:
+        activate_jitables()
         if isinstance(fn, CPUDispatcher):
             return fn
         if fn not in _jitted:
-            from ..fmath import JIT_OPTIONS
-
             _jitted[fn] = numba.njit(**JIT_OPTIONS)(fn)
         return _jitted[fn]
 
@@ -115,7 +116,7 @@ def kernels(spec: ActivationSpec, op: str, label: str | None = None):
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, not {op!r}")
     key = (id(spec), op)
-    with _lock:
+    with LOCK:
         hit = _built.get(key)
         if hit is not None and hit[0] is spec:
             return hit[1]
@@ -128,8 +129,6 @@ def render(fields: dict, module: str = "", qualname: str = "", *, cached: bool =
     """The source of a kernel module. ``cached``: the on-disk form (imports the scalar function
     by ``module``/``qualname``, ``cache=True``); otherwise the in-memory form (``_f`` comes from
     the namespace, ``cache=False``)."""
-    from .. import __version__
-
     source = _TEMPLATE.format(version=__version__, module=module, qualname=qualname,
                               cache=bool(cached), **fields)  # fmt: skip
     if not cached:
@@ -206,8 +205,6 @@ def _load_cached(fn: Callable, module: str, qualname: str, fields: dict):
     to the writable one and import it; in memory when there is none."""
     import numba
 
-    from .. import cache
-
     found = cache.locations()
     if not found:
         return _compile_in_memory(fn, fields)
@@ -256,8 +253,6 @@ def _load_cached(fn: Callable, module: str, qualname: str, fields: dict):
 def _heal(directory: Path, stem: str, source: str, op: str, exc: Exception):
     """A kernel in a writable cache failed to load: if it had cache files (perhaps corrupt),
     remove them all, write the module again and load once more; warn once when that works."""
-    from .. import cache
-
     files = cache.kernel_files(directory, stem)
     if not any(f.suffix != ".py" for f in files):
         raise exc  # nothing cached that could be corrupt: a real compile error
@@ -273,8 +268,6 @@ def _heal(directory: Path, stem: str, source: str, op: str, exc: Exception):
 def _import(path: Path, stem: str, source: str, op: str):
     """Run the module at ``path`` from ``source`` (the bytes just checked to be in the file),
     never from a ``.pyc``; Numba's cache files for it live in ``path``'s ``__pycache__``."""
-    from .. import cache
-
     cache.install_locator()
     name = f"_fastact_kernel_{stem}"
     mod = types.ModuleType(name)

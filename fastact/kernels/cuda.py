@@ -25,8 +25,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import CompileError, TargetUnavailableError, compile_summary
-from ..spec import ActivationSpec, _activate_jitables
+from .._arrays import broadcast_shape, check_out, check_param, coerce_input, validate_params
+from .._jit import activate_jitables
+from ..errors import (
+    CompileError,
+    DTypeError,
+    ParameterError,
+    ShapeMismatchError,
+    TargetUnavailableError,
+    compile_summary,
+)
+from ..spec import ActivationSpec
 
 THREADS_PER_BLOCK = 256
 SIMULATOR_HINT = (
@@ -149,7 +158,7 @@ def device_function(fn: Callable) -> Callable:
     from numba import cuda
 
     with _lock:
-        _activate_jitables()
+        activate_jitables()
         if fn not in _device_fns:
             _device_fns[fn] = cuda.jit(device=True)(getattr(fn, "py_func", fn))
         return _device_fns[fn]
@@ -218,8 +227,6 @@ def launch_config(n: int) -> tuple[int, int]:
 
 def _device_operand(obj, name: str, what: str):
     """A flat-able device array for a CUDA-resident operand, after dtype/layout checks."""
-    from ..errors import DTypeError, ParameterError
-
     arr = as_device_array(obj)
     dtype = np.dtype(arr.dtype)
     if dtype not in (np.float32, np.float64):
@@ -236,9 +243,6 @@ def apply(spec: ActivationSpec, label: str, op: str, x, g, values, out, stream, 
     """Run ``op`` on the device; see :meth:`fastact.Activation.__call__` for the semantics."""
     from numba import cuda
 
-    from ..activation import _broadcast_shape, _check_out, _check_param, _coerce_input
-    from ..errors import DTypeError, ParameterError, ShapeMismatchError
-
     require()
     name = spec.name
     operands = []  # (array, on the device?)
@@ -251,7 +255,7 @@ def apply(spec: ActivationSpec, label: str, op: str, x, g, values, out, stream, 
             operands.append((arr, True))
             res = np.dtype(arr.dtype)
         else:
-            arr, _, res = _coerce_input(obj, name, what)
+            arr, _, res = coerce_input(obj, name, what)
             operands.append((arr, False))
         result_dtype = res if result_dtype is None else np.promote_types(result_dtype, res)
     on_device = any(dev for _, dev in operands)
@@ -260,12 +264,9 @@ def apply(spec: ActivationSpec, label: str, op: str, x, g, values, out, stream, 
     if device_dtypes and device_dtypes != {work_dtype}:
         raise DTypeError(f"{name}: operands have dtypes {sorted(map(str, device_dtypes | {work_dtype}))}; "
                          "device arrays are not cast, pass one dtype")  # fmt: skip
-    checked = [_check_param(p, v, work_dtype, name) for p, v in zip(spec.params, values)]
-    if spec.check_params is not None and all(np.ndim(v) == 0 for v in checked):
-        message = spec.check_params(*(float(v) for v in checked))
-        if message:
-            raise ParameterError(f"{name}: {message}")
-    shape = tuple(_broadcast_shape([a for a, _ in operands] + checked, name))
+    checked = [check_param(p, v, work_dtype, name) for p, v in zip(spec.params, values)]
+    validate_params(spec, checked)
+    shape = tuple(broadcast_shape([a for a, _ in operands] + checked, name))
     n = int(np.prod(shape, dtype=np.int64))
     for a, dev in operands:
         if dev and tuple(a.shape) != shape:
@@ -296,7 +297,7 @@ def apply(spec: ActivationSpec, label: str, op: str, x, g, values, out, stream, 
         target = dev_out.reshape(n)
     else:
         if out is not None:
-            _check_out(out, shape, work_dtype, name)
+            check_out(out, shape, work_dtype, name)
             host_out = out
         target = cuda.device_array(n, dtype=work_dtype, stream=stream or 0)
 

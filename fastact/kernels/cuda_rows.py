@@ -10,12 +10,12 @@ float32 input). Arrays are 2-D (rows, n); reductions write and read column 0 of 
 
 from __future__ import annotations
 
-BLOCK = 128  # threads per block and shared-array size (a power of two: the reductions halve it)
-SOFTMAX, LOG_SOFTMAX, LOGSUMEXP, LOGMEANEXP = 0, 1, 2, 3
+from .cuda import simulator
+from .row_modes import BLOCK, LOG_SOFTMAX, LOGMEANEXP, LOGSUMEXP, SOFTMAX
 
 
 def kernels() -> dict:
-    from . import cuda_rows_impl as k
+    from . import cuda_rows_impl as k  # imports numba.cuda: loaded on the first launch only
 
     return {"forward": k.forward, "backward": k.backward, "standardize": k.standardize,
             "standardize_backward": k.standardize_backward}  # fmt: skip
@@ -33,8 +33,6 @@ SUPPORTED = (*FAMILY, "standardize")
 
 
 def grid(rows: int) -> tuple[int, int]:
-    from .cuda import simulator
-
     if simulator():  # every simulated thread is a Python thread: a small power of two
         return min(rows, 2), 8
     return max(1, min(rows, 65535)), BLOCK

@@ -5,7 +5,7 @@ import math
 
 from numba import cuda, float64
 
-from .cuda_rows import BLOCK, LOG_SOFTMAX, LOGSUMEXP, SOFTMAX
+from .row_modes import BLOCK, LOG_SOFTMAX, LOGSUMEXP, SOFTMAX
 
 INF = math.inf
 

@@ -28,9 +28,10 @@ import numba
 import numpy as np
 
 from .. import fmath as fm
-from ..spec import _activate_jitables
+from .._jit import activate_jitables
+from .cpu import LOCK, jit
 
-_activate_jitables()  # fmath's overloads must exist before these functions compile
+activate_jitables()  # fmath's overloads must exist before these functions compile
 
 OPTS = {"nogil": True, "error_model": "numpy", "cache": False}
 INF = math.inf
@@ -386,10 +387,8 @@ def gated(spec, on_gate: bool):
     is evaluated like the elementwise kernels (float64 for float32 unless the spec is
     float32-native); the product with the other half is formed in the same precision and
     rounded once."""
-    from .cpu import _lock
-
     key = (id(spec), on_gate)
-    with _lock:  # concurrent first calls build the kernels once
+    with LOCK:  # concurrent first calls build the kernels once
         hit = _gated_cache.get(key)
         if hit is not None and hit[0] is spec:
             return hit[1]
@@ -399,8 +398,6 @@ def gated(spec, on_gate: bool):
 
 
 def _gated(spec, on_gate: bool):
-    from .cpu import jit
-
     f, df = jit(spec.forward), jit(spec.derivative)
     wide = not spec.float32_native
 

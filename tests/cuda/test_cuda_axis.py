@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact.accuracy import bounds, within
 from fastact.kernels.cuda_rows import SUPPORTED
+from fastact.testing.accuracy import bounds, within
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastact as fa
-from fastact.accuracy import SPECIAL, bounds, within
+from fastact.testing.accuracy import SPECIAL, bounds, within
 
 BUILTINS = [e.spec.name for e in fa.REGISTRY.entries("elementwise") if e.builtin]
 DTYPES = [np.float32, np.float64]
@@ -151,7 +151,7 @@ def test_bench_cuda_runs_and_reports_the_copy_ratio():
 
     from click.testing import CliRunner
 
-    from fastact.cli import main
+    from fastact.tools.cli import main
 
     result = CliRunner().invoke(main, ["bench", "relu", "gelu", "--target", "cuda", "--size", "64",
                                        "--op", "all", "--repeat", "1", "--json"])  # fmt: skip

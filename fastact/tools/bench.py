@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..activation import Activation, default_threads
 from . import baselines as bl
-from .activation import Activation, default_threads
 from .textfmt import table
 
 SCHEMA = "fastact-bench/1"
@@ -81,7 +81,7 @@ def machine_info(target: str) -> dict[str, Any]:
         numexpr_version = numexpr.__version__
     except ImportError:
         numexpr_version = None
-    from . import __version__
+    from .. import __version__
 
     return {
         "cpu": cpu,

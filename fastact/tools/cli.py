@@ -20,8 +20,8 @@ from typing import Any
 
 import click
 
-from . import __version__, get, info
-from .errors import (
+from .. import __version__, get, info
+from ..errors import (
     CacheWarning,
     DTypeError,
     FastactError,
@@ -32,7 +32,7 @@ from .errors import (
     SpecError,
     UnknownActivationError,
 )
-from .registry import REGISTRY
+from ..registry import REGISTRY
 from .textfmt import table
 
 USAGE_ERRORS = (UnknownActivationError, ParameterError, DTypeError, ShapeMismatchError, SpecError)
@@ -67,7 +67,7 @@ class OneLineGroup(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except FastactError as exc:
-            click.echo(f"Error: {_one_line(exc)}", err=True)
+            click.echo(f"Error: {one_line(exc)}", err=True)
             sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
         except BrokenPipeError:
             sys.exit(1)
@@ -77,13 +77,13 @@ class OneLineGroup(click.Group):
         except Exception as exc:  # a bug, not a user mistake: still one line (FASTACT_DEBUG=1 shows it)
             if os.environ.get("FASTACT_DEBUG", "0") not in ("", "0"):
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+            click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(exc)} "
                        "(set FASTACT_DEBUG=1 for the traceback)", err=True)  # fmt: skip
             sys.exit(1)
         sys.exit(0)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -320,9 +320,9 @@ def _load_npy(path: str):
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise CLIError(f"{path} holds Python objects (dtype object), not numbers", 2) from None
-        raise CLIError(f"cannot read {path}: {_one_line(exc)}", 2) from None
+        raise CLIError(f"cannot read {path}: {one_line(exc)}", 2) from None
     except (OSError, EOFError) as exc:
-        raise CLIError(f"cannot read {path}: {_one_line(exc)}", 2) from None
+        raise CLIError(f"cannot read {path}: {one_line(exc)}", 2) from None
     arr = np.asarray(arr)
     if arr.dtype.kind == "c":
         raise DTypeError(f"{path} holds complex numbers ({arr.dtype}); fastact computes on real numbers")
@@ -477,7 +477,7 @@ def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
             raise CLIError("--cuda-sim must switch the simulator on before Numba is imported; "
                            "set NUMBA_ENABLE_CUDASIM=1 instead", 2)  # fmt: skip
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    from .checks import check_spec
+    from ..testing.checks import check_spec
     from .plugin_tools import plugin_specs
 
     try:
@@ -520,7 +520,7 @@ def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
 )
 def c_header(names: tuple[str, ...], output: str | None) -> None:
     """Write fastact.h: C declarations of the activations' C entry points (fastact.c_api)."""
-    from .kernels.cabi import header
+    from ..kernels.cabi import header
 
     check_output(output, "--output")
     entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries("elementwise")
@@ -602,7 +602,7 @@ def plot(names: tuple[str, ...], output: str | None, xrange: tuple[float, float]
                 why = exc.strerror or exc
                 raise CLIError(f"cannot write {output}: {why}; a sketch is on stdout", 1) from None
     except (ValueError, ZeroDivisionError, OverflowError) as exc:
-        raise CLIError(f"cannot plot over --range {lo:g} {hi:g}: {_one_line(exc)}", 2) from None
+        raise CLIError(f"cannot plot over --range {lo:g} {hi:g}: {one_line(exc)}", 2) from None
     click.echo(f"wrote {output}", err=True)
 
 
@@ -706,7 +706,7 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json, output):
 
     Exit code 1 when an activation exceeds its documented bound (`fastact show NAME`).
     """
-    from . import verify as verify_mod
+    from ..testing import verify as verify_mod
 
     if exhaustive and dtype == "float64":
         raise CLIError("--exhaustive walks the 2^32 float32 bit patterns; use --dtype float32", 2)
@@ -830,7 +830,7 @@ def bench(
         try:
             old, new = (bench_mod.load(p) for p in compare)
         except (OSError, ValueError) as exc:
-            raise CLIError(_one_line(exc), 2) from None
+            raise CLIError(one_line(exc), 2) from None
         for path, doc in zip(compare, (old, new)):
             why = _bench_doc_problem(doc)
             if why:
@@ -937,7 +937,7 @@ def cache_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_info(as_json: bool) -> None:
     """Every candidate cache directory: status (writable, read-only, refused...), kernels, bytes."""
-    from . import cache
+    from .. import cache
 
     data = cache.info()
     if as_json:
@@ -956,7 +956,7 @@ def cache_info(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_clear(as_json: bool) -> None:
     """Delete fastact's kernels (and Numba's files for them) from every writable cache directory."""
-    from . import cache
+    from .. import cache
 
     data = cache.clear()
     if as_json:

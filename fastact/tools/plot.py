@@ -10,7 +10,7 @@ MARKS = "*o+x#@%&"
 
 def curves(names, lo: float, hi: float, n: int = 801):
     """(x, [(label, f(x), f'(x) or None)]) for each activation name or composition."""
-    from . import get
+    from .. import get
 
     x = np.linspace(lo, hi, n)
     out = []

@@ -1,10 +1,10 @@
 """``fastact verify``: measure each activation's error against its reference and its bound.
 
-Sampled mode draws inputs across the whole float range (:func:`fastact.accuracy.samples`:
+Sampled mode draws inputs across the whole float range (:func:`fastact.testing.accuracy.samples`:
 dense, exp-range, log-uniform over every binade, random bit patterns, special values);
 ``exhaustive`` walks all 2^32 float32 bit patterns in chunks of 2^24. Forward is held to
 the spec's ``max_ulp`` (plus ``near_zero_eps``), grad to twice that plus 4 epsilons, as in
-:func:`fastact.accuracy.bounds`. For float32 the float64 reference is a true oracle; for
+:func:`fastact.testing.accuracy.bounds`. For float32 the float64 reference is a true oracle; for
 float64 it has the same precision, so the float64 figure measures agreement with it.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..activation import Activation
 from .accuracy import bounds, samples, ulp_errors, within
-from .activation import Activation
 
 OPS = ("forward", "grad")
 CHUNK = 1 << 24

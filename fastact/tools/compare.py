@@ -125,7 +125,7 @@ class MLP:
 
 def loss_and_grad(logits, y):
     """Mean softmax cross-entropy and its gradient, with fastact's log_softmax."""
-    from . import log_softmax
+    from .. import log_softmax
 
     logp = log_softmax(logits, axis=1)
     n = y.size
@@ -170,7 +170,7 @@ def deep_gradient_norms(act, width: int, features: int, classes: int, x, y, seed
 
 def train(name, dataset, data, *, hidden, epochs, seed, batch=64, lr=3e-3, tick: Callable | None = None):
     """Train one MLP with activation ``name``; the result row (and per-epoch history)."""
-    from . import get
+    from .. import get
 
     act = get(name)
     if act.spec.kind != "elementwise":

@@ -24,9 +24,13 @@ from functools import partial
 
 import numpy as np
 
+from ..activation import Activation
+from ..axis import AxisActivation
+from ..errors import CompileError, SpecError, TargetUnavailableError, compile_summary
+from ..kernels.cpu import jit
+from ..registry import Entry
+from ..spec import ActivationSpec, AxisSpec
 from .accuracy import SPECIAL, bounds, samples, ulp_errors, within
-from .errors import CompileError, SpecError, compile_summary
-from .spec import ActivationSpec
 
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -52,16 +56,11 @@ def check_spec(
     ``cuda`` also runs the CUDA kernels (on the GPU, or in the simulator when
     ``NUMBA_ENABLE_CUDASIM=1``) on a small sample and compares them with the CPU target.
     """
-    from .activation import Activation
-    from .registry import Entry
-
     label = f"{source}:{getattr(spec, 'name', '?')}"
     problems: list[Problem] = []
 
     def problem(check: str, message: str) -> None:
         problems.append(Problem(label, check, message))
-
-    from .axis import AxisSpec
 
     if not isinstance(spec, (ActivationSpec, AxisSpec)):
         problem("spec", f"{type(spec).__name__} is not an ActivationSpec or AxisSpec")
@@ -79,7 +78,7 @@ def check_spec(
     ops = ("forward", "grad", "backward") if spec.derivative is not None else ("forward",)
     for op in ops:
         try:
-            act._kernels(op)
+            act.ufunc(op)  # compiles the ufunc and the contiguous loop
         except CompileError as exc:
             problem("compile", str(exc))
             return problems
@@ -114,11 +113,8 @@ def check_spec(
 
 def _cuda(problem, act, spec: ActivationSpec, source: str, seed: int) -> None:
     """The CUDA kernels agree with the CPU target (within twice the stated bound + 1 ULP)."""
-    from .activation import Activation
-    from .errors import CompileError, TargetUnavailableError
-
     try:
-        gpu = Activation(act._entry, "cuda")
+        gpu = act.on("cuda")
     except TargetUnavailableError as exc:
         problem("cuda", str(exc))
         return
@@ -211,8 +207,6 @@ def fd_points(seed: int = 3, n: int = 400) -> np.ndarray:
 
 
 def _finite_differences(problem, act, spec: ActivationSpec, seed: int) -> None:
-    from .kernels.cpu import jit
-
     x = fd_points(seed + 3)
     p = list(spec.defaults)
     f = lambda v, q: _call(spec.reference, v, q)
@@ -261,9 +255,6 @@ def _check_axis(problem, spec, source: str, seed: int) -> None:
     """Axis-wise specs (already validated): forward within max_ulp of the reference on random
     rows of both dtypes (every axis of a 3-D input), backward equal to the reference's VJP and
     to a directional finite difference of the reference."""
-    from .axis import AxisActivation
-    from .registry import Entry
-
     act = AxisActivation(Entry(spec, source))
     rng = np.random.default_rng(seed)
     for dt in DTYPES:

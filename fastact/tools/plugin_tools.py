@@ -13,9 +13,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .checks import Problem
-from .errors import PluginError
-from .registry import REGISTRY, _as_specs, _one_line, _plugin_output
+from .._version import __version__
+from ..errors import PluginError
+from ..registry import REGISTRY, as_specs, one_line, plugin_output
+from ..testing.checks import Problem
 
 
 def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
@@ -43,7 +44,7 @@ def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
     if not re.fullmatch(r"[A-Za-z_][\w.]*", module):
         raise _not_found(target)
     try:
-        with _plugin_output():  # the plugin's prints go to stderr: --json stays valid
+        with plugin_output():  # the plugin's prints go to stderr: --json stays valid
             mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
@@ -53,18 +54,18 @@ def plugin_specs(target: str) -> tuple[str, list, list[Problem]]:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit too: a broken plugin is a problem to report
-        why = f"failed to import: {type(exc).__name__}: {_one_line(exc)}"
+        why = f"failed to import: {type(exc).__name__}: {one_line(exc)}"
         return module, [], [Problem(module, "load", why)]
     attr = attr or "specs"
     if not hasattr(mod, attr):
         raise PluginError(f"module {module!r} has no attribute {attr!r}; name the entry point as MODULE:ATTR")
     try:
-        with _plugin_output():
-            specs = _as_specs(getattr(mod, attr))
+        with plugin_output():
+            specs = as_specs(getattr(mod, attr))
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        return module, [], [Problem(module, "load", f"{attr}: {type(exc).__name__}: {_one_line(exc)}")]
+        return module, [], [Problem(module, "load", f"{attr}: {type(exc).__name__}: {one_line(exc)}")]
     return module, specs, []
 
 
@@ -227,8 +228,6 @@ def new_plugin(dist: str, directory: Path, activation: str = "shifted_softplus")
     library, fastact or another installed package, an activation name that shadows a builtin or
     a name the generated module uses (``exp``, ``np``...) or an activation already registered.
     """
-    from . import __version__
-
     if not re.fullmatch(r"[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?", dist):
         raise PluginError(
             f"{dist!r} is not a valid distribution name (letters, digits, '-', '_', '.'; "

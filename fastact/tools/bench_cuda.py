@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..activation import Activation
 from . import baselines as bl
-from .activation import Activation
 from .bench import SCHEMA, Stats, machine_info, make_input, result_row
 
 BASELINES = ("torch", "cupy")
@@ -63,7 +63,7 @@ def run(
     """Benchmark every (activation, size, op) on the GPU; the JSON-ready results document."""
     from numba import cuda
 
-    from .kernels import cuda as fcuda
+    from ..kernels import cuda as fcuda
 
     fcuda.require()
     activations, sizes, ops = list(activations), list(sizes), list(ops)
