@@ -30,3 +30,9 @@ def test_elementwise_and_axis_wise_benchmarks_run(suite):
     with pytest.raises(NotImplementedError):
         a.time_backward()
     assert set(suite.AXIS_NAMES) >= {"softmax", "logsumexp", "swiglu"}
+    s = suite.SmallArrays()
+    for name in ("gelu", "softmax"):
+        for output in ("alloc", "out"):
+            for impl in ("fastact", "numpy"):
+                s.setup(name, 10, output, impl)
+                s.time_call()

@@ -141,3 +141,39 @@ class AxisWise:
         if self.backward is None:
             raise NotImplementedError("no NumPy backward")
         self.backward()
+
+
+class SmallArrays:
+    """Per-call overhead on small arrays (a few elements to 1e3), where Python-level dispatch,
+    not the kernel, decides the time: fastact's call with and without ``out=`` beside the
+    NumPy expression doing the same work, so a regression of the fast path shows at once."""
+
+    params = [["sigmoid", "gelu", "relu", "softmax"], [10, 1000], ["alloc", "out"], ["fastact", "numpy"]]
+    param_names = ["activation", "size", "output", "impl"]
+
+    def setup(self, name, size, output, impl):
+        np.seterr(all="ignore")
+        shape = (size // 10, 10) if name == "softmax" else (size,)
+        self.x = make_input(name, size, "float32").reshape(shape)
+        self.out = np.empty_like(self.x)
+        if impl == "fastact":
+            act = fastact.get(name)
+            call = (lambda: act(self.x)) if output == "alloc" else (lambda: act(self.x, out=self.out))
+        elif name == "softmax":
+            def softmax(out=None):
+                e = np.exp(self.x - self.x.max(axis=-1, keepdims=True))
+                return np.divide(e, e.sum(axis=-1, keepdims=True), out=out)
+
+            call = (lambda: softmax()) if output == "alloc" else (lambda: softmax(self.out))
+        else:
+            fn = baselines.numpy_baseline(name, "forward")
+            if fn is None:
+                raise NotImplementedError(f"no NumPy expression for {name}")
+            tmp = np.empty_like(self.x)
+            call = (lambda: fn(self.x, self.x, np.empty_like(self.x), tmp)) if output == "alloc" else (
+                lambda: fn(self.x, self.x, self.out, tmp))
+        call()
+        self.call = call
+
+    def time_call(self, *params):
+        self.call()
