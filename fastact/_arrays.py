@@ -201,3 +201,11 @@ def check_out(out, shape, dtype, name):
         raise DTypeError(f"{name}: out= has dtype {out.dtype}; the result is {dtype}")
     if not out.flags.writeable:
         raise ParameterError(f"{name}: out= is read-only")
+
+
+def apart(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays certainly share no memory: cheaply when both own their memory (two
+    distinct allocations), else by NumPy's bounds check."""
+    if a.base is None and b.base is None and a is not b and a.flags.owndata and b.flags.owndata:
+        return True
+    return not np.may_share_memory(a, b)

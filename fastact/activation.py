@@ -19,6 +19,7 @@ from ._arrays import (
     F32,
     F64,
     MISS,
+    apart,
     broadcast_shape,
     check_out,
     check_param,
@@ -275,9 +276,9 @@ class Activation(Bound, kind="elementwise"):
                 f = out.flags
                 if not (f.c_contiguous and f.aligned and f.writeable):
                     return MISS
-                if out is not x and np.may_share_memory(out, x):
+                if out is not x and not apart(out, x):
                     return MISS
-                if g is not None and out is not g and np.may_share_memory(out, g):
+                if g is not None and out is not g and not apart(out, g):
                     return MISS
                 o = out
             if len(shape) == 1:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import daskarray
-from ._arrays import F32, F64, MISS, check_out, check_param, coerce_input, finish, same_elements
+from ._arrays import F32, F64, MISS, apart, check_out, check_param, coerce_input, finish, same_elements
 from ._threads import run_chunked
 from .activation import Bound
 from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavailableError
@@ -133,9 +133,9 @@ class AxisActivation(Bound, kind="axis"):
             if type(out) is not np.ndarray or out.dtype is not dt or out.shape != oshape:
                 return MISS
             f = out.flags
-            if not (f.c_contiguous and f.aligned and f.writeable) or np.may_share_memory(out, x):
+            if not (f.c_contiguous and f.aligned and f.writeable) or not apart(out, x):
                 return MISS
-            if g is not None and np.may_share_memory(out, g):
+            if g is not None and not apart(out, g):
                 return MISS
             o = out
         if g is None:
