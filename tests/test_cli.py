@@ -295,3 +295,10 @@ def test_cache_info_and_clear(run, tmp_path, monkeypatch):
     assert "left" in result.stdout and "refused" in result.stdout
     assert json.loads(run("cache", "info", "--json").stdout)[0]["files"] == 0
     assert (other / "keep.txt").exists() and (tmp_path / "mine" / "kernels").is_dir()
+
+
+def test_the_module_docstring_names_every_command():
+    from fastact.tools import cli
+
+    for name in cli.main.commands:
+        assert f"``{name}" in cli.__doc__, name

@@ -1,4 +1,6 @@
-"""The ``fastact`` command line: list, show, eval, plugins, verify, bench, plot, compare, cache...
+"""The ``fastact`` command line. Commands: ``list``, ``show``, ``eval``, ``plugins``,
+``check-plugin``, ``c-header``, ``new-plugin``, ``plot``, ``compare``, ``verify``, ``bench``
+and ``cache info|clear`` (``fastact --help`` and ``fastact COMMAND --help`` say more).
 
 Every error is one line on stderr: exit code 2 for a usage mistake (unknown name, bad value,
 bad option, an output path that cannot be written), 1 for a run that failed. ``--json`` output
