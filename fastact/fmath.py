@@ -199,8 +199,21 @@ def _bitcasts():
 
         return cast
 
+    @intrinsic
+    def floor(typingctx, v):
+        # llvm.floor, which is what np.floor lowers to on the CPU; numba-cuda implements no
+        # np.floor, and math.floor returns an int64
+        if v not in (types.float32, types.float64):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.call(builder.module.declare_intrinsic("llvm.floor", [args[0].type]), args)
+
+        return v(v), codegen
+
     i32, i64 = ir.IntType(32), ir.IntType(64)
     return {
+        "floor": floor,
         "f32": (to_int(types.float32, types.int32, i32), to_float(types.float32, i32, ir.FloatType())),
         "f64": (to_int(types.float64, types.int64, i64), to_float(types.float64, i64, ir.DoubleType())),
     }
@@ -269,7 +282,7 @@ def _factories():
     for key, F, Int, bits in (("f32", np.float32, np.int32, 32), ("f64", np.float64, np.int64, 64)):
         K = _Consts(F, Int, bits)
         f2i, i2f = casts[key]
-        impls[key] = _make(K, f2i, i2f)
+        impls[key] = _make(K, f2i, i2f, casts["floor"])
     kinds = {types.float32: "f32", types.float64: "f64"}
 
     def chooser(name):
@@ -322,7 +335,7 @@ def _unrolled(name, F, coeffs, kind="horner"):
     return numba.njit(forceinline=True, error_model="numpy")(namespace[name])
 
 
-def _make(K, f2i, i2f):
+def _make(K, f2i, i2f, floor):
     """The implementations for one dtype (closures over that dtype's constants ``K``)."""
     import numba
     import numpy as np
@@ -352,7 +365,7 @@ def _make(K, f2i, i2f):
     @helper
     def exp_reduce(xc):
         """(n, p) with e^xc = 2^n * p, |log p| <= ln2/2 (xc already clamped)."""
-        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
+        n = floor(xc * log2e + half)  # llvm.floor (math.floor returns an int64 in Numba)
         r = (xc - n * ln2_hi) - n * ln2_lo
         return n, one + (r + r * r * exp_poly(r))
 
@@ -394,7 +407,7 @@ def _make(K, f2i, i2f):
     def expm1_impl(x):
         xc = x if x > expm1_lo else expm1_lo
         xc = xc if xc < exp_hi else exp_hi
-        n = np.floor(xc * log2e + half)  # math.floor returns an int64 in Numba
+        n = floor(xc * log2e + half)  # llvm.floor (math.floor returns an int64 in Numba)
         r = (xc - n * ln2_hi) - n * ln2_lo
         em = r + r * r * expm1_poly(r)
         s = i2f((Int(n) - one_i + bias) << shift)  # 2^(n-1): 2^n itself overflows at n = 1024

@@ -107,7 +107,7 @@ def _quick_z(x):
     c_lo = fm.like(x, QUICK - c_hi)
     zh, zl = fm.two_product(c_hi, x)
     zl = zl + c_lo * x
-    return zh, (zl if abs(x) < 1e30 else fm.like(x, 0.0))
+    return zh, (zl if abs(x) < fm.like(x, 1e30) else fm.like(x, 0.0))
 
 
 def quick_gelu(x):
@@ -122,7 +122,7 @@ def quick_gelu_d(x):
     s = sigmoid(zh) * (fm.like(x, 1.0) + sigmoid(-zh) * zl)
     y = s * (fm.like(x, 1.0) + zh * sigmoid(-zh))
     # saturated: 1.702 x may overflow float32 (inf * 0 above); the limits are 1 and -0
-    big = abs(x) > 1e20
+    big = abs(x) > fm.like(x, 1e20)
     y = (fm.like(x, 1.0) if x > 0.0 else fm.like(x, -0.0)) if big else y
     return _limits(x, y, fm.like(x, -0.0), fm.like(x, 1.0))
 

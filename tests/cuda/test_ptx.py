@@ -50,15 +50,9 @@ ROW_KERNELS = {
 FLOAT64_INSIDE = {"erfc", "ndtr", "x_ndtr"}
 #: compile errors already reported, by the start of their message: the kernels that fail with
 #: exactly these are xfailed (anything else fails); once the cause is fixed they simply pass
-KNOWN_ERRORS = {
-    "KeyError: <ufunc 'floor'>": "fastact.fmath's exp/expm1 range reduction calls np.floor, which "
-    "numba-cuda does not implement (its ufunc table has no floor); issue 21",
-}
+KNOWN_ERRORS: dict[str, str] = {}
 #: float32_native activations already reported to compare or compute in float64 in float32
-KNOWN_FLOAT64 = {
-    "quick_gelu": "catalog/logistic.py compares abs(x) with bare float64 constants (1e30 in _quick_z, "
-    "1e20 in quick_gelu_d) instead of fm.like(x, ...); issue 21",
-}
+KNOWN_FLOAT64: dict[str, str] = {}
 
 WORKER = textwrap.dedent(
     r'''
