@@ -294,7 +294,9 @@ SPECS = [
         formula="y_i = x_i - max x - log1p(sum_(j != argmax) e^(x_j - max x))",
         forward=_log_softmax, backward=_log_softmax_backward, reference=np_log_softmax,
         reference_backward=np_log_softmax_backward, max_ulp={"float32": 2, "float64": 4}, near_zero_eps=4,
-        properties=Properties("(-inf, 0]", True, smooth=True, zero_centered=False, saturating=False),
+        properties=Properties(
+            "(-inf, 0]", monotonic=True, smooth=True, zero_centered=False, saturating=False
+        ),
         notes=_SPECIALS.replace("share the mass equally", "get -log(count), the others -inf"),
     ),
     AxisSpec(

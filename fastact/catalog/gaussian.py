@@ -83,7 +83,9 @@ SPECS = [
         derivative=gelu_d,
         reference=R(_np_gelu),
         reference_derivative=R(_np_gelu_d),
-        properties=Properties("[-0.17004, inf)", False, True, False, False),
+        properties=Properties(
+            "[-0.17004, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
+        ),
         notes=subnormal_tail_note(5, -37, "Phi(x)", 40),
         max_ulp={"float32": 1, "float64": 64},
     ),
@@ -96,7 +98,9 @@ SPECS = [
         derivative=gelu_tanh_d,
         reference=R(_np_gelu_tanh),
         reference_derivative=R(_np_gelu_tanh_d),
-        properties=Properties("[-0.17004, inf)", False, True, False, False),
+        properties=Properties(
+            "[-0.17004, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
+        ),
         aliases=("gelu_new", "gelu_approximate"),
         notes=(
             "float64: 4 ULP for x >= -5; in the negative tail sigmoid(2u) ~ e^(2u) amplifies the "

@@ -153,7 +153,7 @@ SPECS = [
         derivative=tanh_d,
         reference=R(np.tanh),
         reference_derivative=R(np_sech2),
-        properties=Properties("(-1, 1)", True, True, True, True),
+        properties=Properties("(-1, 1)", monotonic=True, smooth=True, zero_centered=True, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
     ),
     ActivationSpec(
@@ -165,7 +165,9 @@ SPECS = [
         derivative=tanhshrink_d,
         reference=R(_np_tanhshrink),
         reference_derivative=R(lambda x: np.tanh(x) ** 2),
-        properties=Properties("(-inf, inf)", True, True, True, False),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False
+        ),
         aliases=("tanh_shrink",),
         notes="float64: x - tanh(x) cancels for 0.5 <= |x| < 2 (series below 0.5), up to ~16 ULP.",
         max_ulp={"float32": 1, "float64": 24},
@@ -182,7 +184,7 @@ SPECS = [
         reference=R(lambda x, a, b: np.tanh(a * x + b)),
         reference_derivative=R(lambda x, a, b: a * np_sech2(a * x + b)),
         params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
-        properties=Properties("(-1, 1)", True, True, True, True),
+        properties=Properties("(-1, 1)", monotonic=True, smooth=True, zero_centered=True, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
     ),
     ActivationSpec(
@@ -195,7 +197,7 @@ SPECS = [
         derivative=sigmoid_tanh_d,
         reference=R(lambda x: np_sigmoid(x) + np.tanh(x)),
         reference_derivative=R(lambda x: np_sigmoid_prime(x) + np_sech2(x)),
-        properties=Properties("(-1, 2)", True, True, False, True),
+        properties=Properties("(-1, 2)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         near_zero_eps=2.0,
         max_ulp={"float32": 3, "float64": 4},
     ),
@@ -209,7 +211,7 @@ SPECS = [
         derivative=softsign_d,
         reference=R(_np_softsign),
         reference_derivative=R(lambda x: (1.0 / (1.0 + np.abs(x))) ** 2),
-        properties=Properties("(-1, 1)", True, True, True, True),
+        properties=Properties("(-1, 1)", monotonic=True, smooth=True, zero_centered=True, saturating=True),
         aliases=("soft_sign",),
         max_ulp={"float32": 2, "float64": 2},
     ),
@@ -223,7 +225,7 @@ SPECS = [
         reference=R(_np_squareplus),
         reference_derivative=R(_np_squareplus_d),
         params=(Param("b", 4.0, "curvature near 0 (b >= 0; b = 0 is relu)", lower=0.0),),
-        properties=Properties("(0, inf)", True, True, False, False),
+        properties=Properties("(0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=False),
         max_ulp={"float32": 1, "float64": 4},
     ),
 ]

@@ -260,7 +260,7 @@ def _np_silu_d(x):
     return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
 
 
-_SMOOTH_SAT = Properties("(0, 1)", True, True, False, True)
+_SMOOTH_SAT = Properties("(0, 1)", monotonic=True, smooth=True, zero_centered=False, saturating=True)
 
 SPECS = [
     ActivationSpec(
@@ -287,7 +287,7 @@ SPECS = [
         derivative=log_sigmoid_d,
         reference=R(lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))),
         reference_derivative=R(lambda x: np_sigmoid(-x)),
-        properties=Properties("(-inf, 0)", True, True, False, True),
+        properties=Properties("(-inf, 0)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         aliases=("logsigmoid", "log_expit"),
         max_ulp={"float32": 3, "float64": 4},
     ),
@@ -303,7 +303,7 @@ SPECS = [
         reference=R(lambda x, a, b: np_sigmoid(a * x + b)),
         reference_derivative=R(lambda x, a, b: a * np_sigmoid_prime(a * x + b)),
         params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
-        properties=Properties("(0, 1)", True, True, False, True),
+        properties=Properties("(0, 1)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
     ),
     ActivationSpec(
@@ -324,7 +324,7 @@ SPECS = [
                   lower_open=True, upper_open=True),  # fmt: skip
             Param("threshold", 20.0, "linear above beta*x > threshold (PyTorch default 20)"),
         ),
-        properties=Properties("(0, inf)", True, True, False, False),
+        properties=Properties("(0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=False),
         max_ulp={"float32": 3, "float64": 4},
     ),
     ActivationSpec(
@@ -337,7 +337,9 @@ SPECS = [
         derivative=silu_d,
         reference=R(lambda x: _minf(x, -0.0, np_x_sigmoid(x, x))),
         reference_derivative=R(_np_silu_d),
-        properties=Properties("[-0.27846, inf)", False, True, False, False),
+        properties=Properties(
+            "[-0.27846, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
+        ),
         aliases=("swish",),
         max_ulp={"float32": 4, "float64": 4},
     ),
@@ -351,7 +353,9 @@ SPECS = [
         derivative=quick_gelu_d,
         reference=R(_np_quick),
         reference_derivative=R(_np_quick_d),
-        properties=Properties("[-0.16361, inf)", False, True, False, False),
+        properties=Properties(
+            "[-0.16361, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
+        ),
         max_ulp={"float32": 4, "float64": 4},
     ),
     ActivationSpec(
@@ -364,7 +368,9 @@ SPECS = [
         derivative=mish_d,
         reference=R(_np_mish),
         reference_derivative=R(_np_mish_d),
-        properties=Properties("[-0.30884, inf)", False, True, False, False),
+        properties=Properties(
+            "[-0.30884, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
+        ),
         max_ulp={"float32": 6, "float64": 8},
     ),
     ActivationSpec(
@@ -379,7 +385,9 @@ SPECS = [
         reference=R(lambda x, a: np.where(x > 0, x, a * np.expm1(x))),
         reference_derivative=R(lambda x, a: np.where(x > 0, 1.0, a * np.exp(x))),
         params=(Param("alpha", 1.0, "value approached as x -> -inf is -alpha"),),
-        properties=Properties("(-alpha, inf)", True, False, True, False),
+        properties=Properties(
+            "(-alpha, inf)", monotonic=True, smooth=False, zero_centered=True, saturating=False
+        ),
         max_ulp={"float32": 1, "float64": 2},
     ),
     ActivationSpec(
@@ -392,7 +400,9 @@ SPECS = [
         derivative=selu_d,
         reference=R(lambda x: np.where(x > 0, SELU_SCALE * x, SELU_SCALE * SELU_ALPHA * np.expm1(x))),
         reference_derivative=R(lambda x: np.where(x > 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(x))),
-        properties=Properties("(-1.7581, inf)", True, False, True, False),
+        properties=Properties(
+            "(-1.7581, inf)", monotonic=True, smooth=False, zero_centered=True, saturating=False
+        ),
         max_ulp={"float32": 2, "float64": 4},
     ),
     ActivationSpec(
@@ -406,7 +416,9 @@ SPECS = [
         reference=R(lambda x, a: np.where(x > 0, x, a * np.expm1(x / a))),
         reference_derivative=R(lambda x, a: np.where(x > 0, 1.0, np.exp(x / a))),
         params=(Param("alpha", 1.0, "scale (alpha > 0)", lower=0.0, lower_open=True),),
-        properties=Properties("(-alpha, inf)", True, True, True, False),
+        properties=Properties(
+            "(-alpha, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False
+        ),
         max_ulp={"float32": 1, "float64": 2},
     ),
     ActivationSpec(
@@ -419,7 +431,7 @@ SPECS = [
         derivative=exponential,
         reference=R(np.exp),
         reference_derivative=R(np.exp),
-        properties=Properties("(0, inf)", True, True, False, False),
+        properties=Properties("(0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=False),
         max_ulp={"float32": 1, "float64": 2},
     ),
     ActivationSpec(
@@ -435,7 +447,9 @@ SPECS = [
         reference=R(_np_logit),
         reference_derivative=R(_np_logit_d),
         params=(Param("eps", 0.0, "clamp margin; 0 = no clamp", lower=0.0, upper=0.5, upper_open=True),),
-        properties=Properties("(-inf, inf) on [0, 1]", True, True, True, False),
+        properties=Properties(
+            "(-inf, inf) on [0, 1]", monotonic=True, smooth=True, zero_centered=True, saturating=False
+        ),
         max_ulp={"float32": 1, "float64": 2},
     ),
     ActivationSpec(
@@ -447,7 +461,9 @@ SPECS = [
         derivative=log1mexp_d,
         reference=R(_np_log1mexp),
         reference_derivative=R(lambda x: np.where(x < 0, np.nan, 1.0 / np.expm1(x))),
-        properties=Properties("(-inf, 0] on [0, inf)", True, True, False, True),
+        properties=Properties(
+            "(-inf, 0] on [0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=True
+        ),
         max_ulp={"float32": 1, "float64": 4},
     ),
 ]

@@ -185,7 +185,9 @@ SPECS = [
         derivative=identity_d,
         reference=R(lambda x: x),
         reference_derivative=R(lambda x: _where_nan(x, np.ones_like(x))),
-        properties=Properties("(-inf, inf)", True, True, True, False),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False
+        ),
         aliases=("linear",),
         max_ulp={"float32": 0, "float64": 0},
     ),
@@ -198,7 +200,9 @@ SPECS = [
         derivative=relu_d,
         reference=R(lambda x: _where_nan(x, np.where(x > 0, x, 0.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where(x > 0, 1.0, 0.0))),
-        properties=Properties("[0, inf)", True, False, False, False, sparse=True),
+        properties=Properties(
+            "[0, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False, sparse=True
+        ),
         max_ulp={"float32": 0, "float64": 0},
     ),
     ActivationSpec(
@@ -210,7 +214,9 @@ SPECS = [
         derivative=relu6_d,
         reference=R(lambda x: _where_nan(x, np.clip(x, 0.0, 6.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where((x > 0) & (x < 6), 1.0, 0.0))),
-        properties=Properties("[0, 6]", True, False, False, True, sparse=True),
+        properties=Properties(
+            "[0, 6]", monotonic=True, smooth=False, zero_centered=False, saturating=True, sparse=True
+        ),
         max_ulp={"float32": 0, "float64": 0},
     ),
     ActivationSpec(
@@ -224,7 +230,9 @@ SPECS = [
         reference=R(lambda x, s: np.where(x >= 0, x, s * x)),
         reference_derivative=R(lambda x, s: _where_nan(x, np.where(x > 0, 1.0, s))),
         params=(_SLOPE,),
-        properties=Properties("(-inf, inf)", True, False, False, False),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False
+        ),
         max_ulp={"float32": 1, "float64": 0},
     ),
     ActivationSpec(
@@ -238,7 +246,9 @@ SPECS = [
         reference=R(lambda x, w: np.where(x >= 0, x, w * x)),
         reference_derivative=R(lambda x, w: _where_nan(x, np.where(x > 0, 1.0, w))),
         params=(Param("weight", 0.25, "learnable negative slope (PyTorch init 0.25)"),),
-        properties=Properties("(-inf, inf)", True, False, False, False),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False
+        ),
         max_ulp={"float32": 1, "float64": 0},
     ),
     ActivationSpec(
@@ -257,7 +267,9 @@ SPECS = [
             Param("lower", 1.0 / 8.0, "lower bound of the slope", lower=0.0),
             Param("upper", 1.0 / 3.0, "upper bound of the slope", lower=0.0),
         ),
-        properties=Properties("(-inf, inf)", True, False, False, False),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False
+        ),
         check_params=_rrelu_check,
         randomize=_rrelu_randomize,
         max_ulp={"float32": 1, "float64": 1},
@@ -271,7 +283,7 @@ SPECS = [
         derivative=hard_sigmoid_d,
         reference=R(lambda x: _where_nan(x, np.clip(x / 6.0 + 0.5, 0.0, 1.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where((x > -3) & (x < 3), 1.0 / 6.0, 0.0))),
-        properties=Properties("[0, 1]", True, False, False, True),
+        properties=Properties("[0, 1]", monotonic=True, smooth=False, zero_centered=False, saturating=True),
         max_ulp={"float32": 1, "float64": 1},
     ),
     ActivationSpec(
@@ -283,7 +295,9 @@ SPECS = [
         derivative=hard_swish_d,
         reference=R(lambda x: np.where(x <= -3, -0.0, np.where(x >= 3, x, x * (x + 3.0) / 6.0))),
         reference_derivative=R(lambda x: np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3.0 + 0.5))),
-        properties=Properties("[-0.375, inf)", False, False, False, False),
+        properties=Properties(
+            "[-0.375, inf)", monotonic=False, smooth=False, zero_centered=False, saturating=False
+        ),
         aliases=("hard_silu",),
         max_ulp={"float32": 1, "float64": 1},
     ),
@@ -297,7 +311,9 @@ SPECS = [
         reference=R(lambda x, lo, hi: _where_nan(x, np.clip(x, lo, hi))),
         reference_derivative=R(lambda x, lo, hi: _where_nan(x, np.where((x > lo) & (x < hi), 1.0, 0.0))),
         params=(Param("min_val", -1.0, "lower clip value"), Param("max_val", 1.0, "upper clip value")),
-        properties=Properties("[min_val, max_val]", True, False, True, True),
+        properties=Properties(
+            "[min_val, max_val]", monotonic=True, smooth=False, zero_centered=True, saturating=True
+        ),
         check_params=_hard_tanh_check,
         aliases=("hardtanh",),
         max_ulp={"float32": 0, "float64": 0},
@@ -314,7 +330,9 @@ SPECS = [
         ),
         reference_derivative=R(lambda x, lam: _where_nan(x, np.where(np.abs(x) > lam, 1.0, 0.0))),
         params=(_LAMBD,),
-        properties=Properties("(-inf, inf)", True, False, True, False, sparse=True),
+        properties=Properties(
+            "(-inf, inf)", monotonic=True, smooth=False, zero_centered=True, saturating=False, sparse=True
+        ),
         aliases=("soft_shrink",),
         max_ulp={"float32": 1, "float64": 0},
     ),
@@ -328,7 +346,9 @@ SPECS = [
         reference=R(lambda x, lam: _where_nan(x, np.where(np.abs(x) > lam, x, 0.0))),
         reference_derivative=R(lambda x, lam: _where_nan(x, np.where(np.abs(x) > lam, 1.0, 0.0))),
         params=(_LAMBD,),
-        properties=Properties("(-inf, inf)", False, False, True, False, sparse=True),
+        properties=Properties(
+            "(-inf, inf)", monotonic=False, smooth=False, zero_centered=True, saturating=False, sparse=True
+        ),
         aliases=("hard_shrink",),
         max_ulp={"float32": 0, "float64": 0},
     ),
@@ -345,7 +365,10 @@ SPECS = [
             Param("threshold", 0.0, "values at or below it are replaced (no default in PyTorch)"),
             Param("value", 0.0, "the replacement value (no default in PyTorch)"),
         ),
-        properties=Properties("[value, inf) when value <= threshold", False, False, False, False),
+        properties=Properties(
+            "[value, inf) when value <= threshold",
+            monotonic=False, smooth=False, zero_centered=False, saturating=False,  # fmt: skip
+        ),
         max_ulp={"float32": 0, "float64": 0},
     ),
     ActivationSpec(
@@ -357,7 +380,9 @@ SPECS = [
         derivative=sparse_sigmoid,
         reference=R(lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, x, 0.25 * (x + 1.0) ** 2))),
         reference_derivative=R(lambda x: _where_nan(x, 0.5 * np.clip(x + 1.0, 0.0, 2.0))),
-        properties=Properties("[0, inf)", True, True, False, False, sparse=True),
+        properties=Properties(
+            "[0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=False, sparse=True
+        ),
         max_ulp={"float32": 1, "float64": 1},
     ),
     ActivationSpec(
@@ -369,7 +394,9 @@ SPECS = [
         derivative=sparse_sigmoid_d,
         reference=R(lambda x: _where_nan(x, 0.5 * np.clip(x + 1.0, 0.0, 2.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where((x > -1) & (x < 1), 0.5, 0.0))),
-        properties=Properties("[0, 1]", True, False, False, True, sparse=True),
+        properties=Properties(
+            "[0, 1]", monotonic=True, smooth=False, zero_centered=False, saturating=True, sparse=True
+        ),
         max_ulp={"float32": 1, "float64": 0},
     ),
     ActivationSpec(
@@ -381,7 +408,9 @@ SPECS = [
         derivative=relu_squared_d,
         reference=R(lambda x: _where_nan(x, np.where(x > 0, x * x, 0.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where(x > 0, 2.0 * x, 0.0))),
-        properties=Properties("[0, inf)", True, False, False, False, sparse=True),
+        properties=Properties(
+            "[0, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False, sparse=True
+        ),
         max_ulp={"float32": 1, "float64": 1},
     ),
 ]
