@@ -27,3 +27,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])
 def dtype(request):
     return np.dtype(request.param)
+
+
+@pytest.fixture
+def registered():
+    """``registered(spec, replace=False)`` registers an activation at run time for one test and
+    unregisters whatever it registered at teardown, however the test ends."""
+    names = []
+
+    def register(spec, *, replace=False):
+        act = fastact.register(spec, replace=replace)
+        if spec.name not in names:
+            names.append(spec.name)
+        return act
+
+    yield register
+    for name in names:
+        if name in fastact.REGISTRY and fastact.REGISTRY.entry(name).source == "runtime":
+            fastact.REGISTRY.unregister(name)

@@ -236,17 +236,14 @@ def test_register_at_runtime_and_compile():
         with pytest.raises(fa.SpecError, match="already registered by fastact"):
             fa.register(_cube_spec(name="gelu"))
     finally:
-        fa.REGISTRY.unregister("test_cube")
+        fa.REGISTRY.unregister("test_cube")  # unregister itself is what this test checks
     assert "test_cube" not in fa.names()
 
 
-def test_lambdas_compile_in_memory():
+def test_lambdas_compile_in_memory(registered):
     spec = _cube_spec(name="test_lambda", forward=lambda x, a: a * x, derivative=lambda x, a: a + 0.0 * x)
-    act = fa.register(spec)
-    try:
-        np.testing.assert_array_equal(act(np.arange(3.0), 2.0), [0.0, 2.0, 4.0])
-    finally:
-        fa.REGISTRY.unregister("test_lambda")
+    act = registered(spec)
+    np.testing.assert_array_equal(act(np.arange(3.0), 2.0), [0.0, 2.0, 4.0])
 
 
 @pytest.mark.parametrize(
@@ -268,19 +265,15 @@ def test_invalid_specs_are_refused_with_a_precise_error(change, match):
         )
 
 
-def test_a_spec_numba_cannot_compile_gives_compile_error():
+def test_a_spec_numba_cannot_compile_gives_compile_error(registered):
     def forward(x):
         return {"not": x}["not"] + object()
 
-    spec = _cube_spec(name="test_uncompilable", forward=forward, derivative=None, params=())
-    act = fa.register(spec)
-    try:
-        with pytest.raises(fa.CompileError, match="test_uncompilable: the forward kernel does not compile"):
-            act(np.ones(2))
-        with pytest.raises(fa.CompileError, match="no derivative"):
-            act.grad(np.ones(2))
-    finally:
-        fa.REGISTRY.unregister("test_uncompilable")
+    act = registered(_cube_spec(name="test_uncompilable", forward=forward, derivative=None, params=()))
+    with pytest.raises(fa.CompileError, match="test_uncompilable: the forward kernel does not compile"):
+        act(np.ones(2))
+    with pytest.raises(fa.CompileError, match="no derivative"):
+        act.grad(np.ones(2))
 
 
 def test_import_and_listing_do_not_import_numba():

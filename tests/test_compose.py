@@ -38,17 +38,14 @@ def test_composed_derivative_matches_finite_differences(expr):
     np.testing.assert_allclose(act.backward(x, g), g * act.grad(x), rtol=1e-15)
 
 
-def test_compose_api_parameters_registration_and_errors():
+def test_compose_api_parameters_registration_and_errors(registered):
     c = fa.compose("sigmoid", "leaky_relu")
     assert c.spec.param_names == ("leaky_relu_negative_slope",)
     x = np.array([-2.0, 3.0])
     np.testing.assert_allclose(c(x, leaky_relu_negative_slope=0.5), 1 / (1 + np.exp(-np.array([-1.0, 3.0]))))
-    act = fa.register(fa.compose("tanh", "softplus", times_x=True, name="my_mish").spec)
-    try:
-        assert fa.get("my_mish") is act and act.qualified_name == "runtime:my_mish"
-        np.testing.assert_allclose(act(x), fa.mish(x), rtol=1e-15)
-    finally:
-        fa.REGISTRY.unregister("my_mish")
+    act = registered(fa.compose("tanh", "softplus", times_x=True, name="my_mish").spec)
+    assert fa.get("my_mish") is act and act.qualified_name == "runtime:my_mish"
+    np.testing.assert_allclose(act(x), fa.mish(x), rtol=1e-15)
     with pytest.raises(fa.ParameterError, match="axis-wise"):
         fa.compose("tanh", "softmax")
     with pytest.raises(fa.UnknownActivationError):

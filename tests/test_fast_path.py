@@ -185,7 +185,7 @@ def test_module_attributes_are_kept_until_the_registry_changes():
         assert "fast_path_probe" not in vars(fa)  # dropped on the change
         assert fa.fast_path_probe.spec.summary == "second"
     finally:
-        fa.REGISTRY.unregister("fast_path_probe")
+        fa.REGISTRY.unregister("fast_path_probe")  # the unregister is part of what is tested
     with pytest.raises(AttributeError):
         _ = fa.fast_path_probe
     assert fa.get is not None and callable(fa.names)  # module functions are never shadowed

@@ -40,22 +40,19 @@ def _square(x):
     return x * x
 
 
-def test_a_wrong_derivative_fails_with_exit_code_1():
+def test_a_wrong_derivative_fails_with_exit_code_1(registered):
     spec = ActivationSpec(
         name="test_wrong_grad", summary="", formula="", forward=_square, derivative=_wrong_d,
         reference=lambda x: x * x, reference_derivative=lambda x: 2 * x + 1e-3,
         properties=Properties("[0, inf)", False, True, False, False),
         max_ulp={"float32": 1, "float64": 1},
     )  # fmt: skip
-    fa.register(spec)
-    try:
-        result = _run("test_wrong_grad", "--samples", "2000")
-        assert result.exit_code == 1
-        assert "FAIL" in result.stdout and "test_wrong_grad (float32 grad)" in result.stderr
-        forward_rows = [line for line in result.stdout.splitlines() if " forward " in line]
-        assert all(line.rstrip().endswith("ok") for line in forward_rows)
-    finally:
-        fa.REGISTRY.unregister("test_wrong_grad")
+    registered(spec)
+    result = _run("test_wrong_grad", "--samples", "2000")
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "test_wrong_grad (float32 grad)" in result.stderr
+    forward_rows = [line for line in result.stdout.splitlines() if " forward " in line]
+    assert all(line.rstrip().endswith("ok") for line in forward_rows)
 
 
 def test_exhaustive_is_float32_only():
