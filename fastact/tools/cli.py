@@ -627,12 +627,7 @@ def compare(names, dataset, epochs, hidden, seed, lr, as_json, plot_path):
     """
     from . import compare as cmp
 
-    try:
-        widths = [int(w) for w in hidden.split(",") if w.strip()]
-    except ValueError:
-        widths = []
-    if not widths or min(widths) < 1:
-        raise CLIError(f"--hidden takes positive layer widths like 64,64, not {hidden!r}", 2)
+    widths = _positive_ints(hidden, "--hidden takes positive layer widths like 64,64")
     check_output(plot_path, "--plot")
     names = list(names) or cmp.DEFAULT
     acts = [get(n) for n in names]  # unknown names: one line, exit 2
@@ -906,6 +901,17 @@ def _bench_doc_problem(doc: dict) -> str | None:
     return None
 
 
+def _positive_ints(text: str, usage: str) -> list[int]:
+    """A comma-separated list of positive integers (``64,64``), or a usage error (exit 2)."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise CLIError(f"{usage}, not {text!r}", 2)
+    return values
+
+
 def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) -> None:
     try:
         import dask.array  # noqa: F401
@@ -914,12 +920,7 @@ def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) ->
         raise CLIError("--engine dask needs dask and distributed: pip install 'fastact[dask]'", 1) from None
     from . import bench_dask
 
-    try:
-        counts = [int(w) for w in workers.split(",") if w.strip()]
-    except ValueError:
-        counts = []
-    if not counts or min(counts) < 1:
-        raise CLIError(f"--workers takes positive worker counts like 1,2, not {workers!r}", 2)
+    counts = _positive_ints(workers, "--workers takes positive worker counts like 1,2")
     acts = [get(n) for n in (names or ["relu", "gelu", "silu"])]
     if any(a.spec.kind != "elementwise" for a in acts):
         raise CLIError("--engine dask measures elementwise activations", 2)
