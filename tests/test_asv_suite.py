@@ -35,6 +35,22 @@ def test_elementwise_benchmarks_run(suite):
     assert 4 <= allocated["fastact"] < 4.5 and allocated["numpy"] >= 8, allocated
 
 
+def test_ratio_benchmarks(suite):
+    cases = [
+        (suite.RatioToCopy, ("relu", "float32"), "track_ratio_to_copy"),
+        (suite.RatioToNumpy, ("sigmoid", "float32", "backward"), "track_ratio_to_numpy"),
+    ]
+    for cls, args, method in cases:
+        b = cls()
+        b.size = 10_000
+        b.setup(*args)
+        ratio = getattr(b, method)()
+        assert isinstance(ratio, float) and 0 < ratio < 100, (cls, ratio)
+    assert suite.RatioToNumpy.unit == "ratio"
+    with pytest.raises(NotImplementedError):
+        suite.RatioToNumpy().setup("mish", "float32", "grad")
+
+
 def test_missing_numpy_expression_skips_in_setup(suite):
     # mish has a NumPy forward but no grad: grad/backward skip in setup; forward runs
     b = suite.ElementwiseForward()

@@ -122,6 +122,22 @@ class ElementwiseMemory:
     track_alloc_bytes_per_element.unit = "bytes/element"
 
 
+def _interleaved_ratio(kernel, reference, size, rounds=7):
+    """median(kernel) / median(reference), sampled round by round in this process, so drift
+    and machine noise affect both alike and the ratio, not the raw time, is tracked."""
+    import time
+
+    number = calls_per_sample(size)
+    samples = {kernel: [], reference: []}
+    for _ in range(rounds):
+        for fn in (reference, kernel):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[fn].append(time.perf_counter() - start)
+    return float(np.median(samples[kernel]) / np.median(samples[reference]))
+
+
 class RatioToCopy:
     """fastact's forward time over a memory copy of the same array (1.0 = memory bound)."""
 
@@ -129,29 +145,45 @@ class RatioToCopy:
     param_names = ["activation", "dtype"]
     timeout = 300
     unit = "x copy"
+    size = 10_000_000
 
     def setup(self, name, dtype):
-        self.act = fastact.get(name)
-        self.x = make_input(name, 10_000_000, dtype)
-        self.out = np.zeros_like(self.x)
-        self.copy = np.zeros_like(self.x)
-        self.act(self.x, out=self.out)
+        act = fastact.get(name)
+        x = make_input(name, self.size, dtype)
+        out, copy = np.zeros_like(x), np.zeros_like(x)
+        self.kernel = lambda: act(x, out=out)
+        self.copy = lambda: np.copyto(copy, x)
+        self.kernel()
 
-    def track_ratio_to_copy(self, name, dtype):
-        import time
-
-        number = calls_per_sample(self.x.size)
-        kernel, copy = [], []
-        for _ in range(7):  # interleaved, so drift affects both alike
-            for samples, fn in ((copy, lambda: np.copyto(self.copy, self.x)),
-                                (kernel, lambda: self.act(self.x, out=self.out))):  # fmt: skip
-                start = time.perf_counter()
-                for _ in range(number):
-                    fn()
-                samples.append(time.perf_counter() - start)
-        return float(np.median(kernel) / np.median(copy))
+    def track_ratio_to_copy(self, *params):
+        return _interleaved_ratio(self.kernel, self.copy, self.size)
 
     track_ratio_to_copy.unit = "x copy"
+
+
+class RatioToNumpy:
+    """fastact's time over the NumPy baseline's for the same op, array and output buffer,
+    measured in the same process (below 1 = fastact faster). The time_ classes track both
+    impls as separate parameters; this is the figure a regression of fastact shows in,
+    independent of the machine. Ops without a NumPy expression are skipped in setup."""
+
+    params = [NAMES, DTYPES, ["forward", "grad", "backward"]]
+    param_names = ["activation", "dtype", "op"]
+    timeout = 300
+    unit = "ratio"
+    size = 10_000_000
+
+    def setup(self, name, dtype, op):
+        np.seterr(all="ignore")
+        self.numpy = _elementwise_call(name, op, dtype, self.size, "numpy")  # skips first
+        self.numpy()  # gelu without SciPy skips here
+        self.fastact = _elementwise_call(name, op, dtype, self.size, "fastact")
+        self.fastact()
+
+    def track_ratio_to_numpy(self, *params):
+        return _interleaved_ratio(self.fastact, self.numpy, self.size)
+
+    track_ratio_to_numpy.unit = "ratio"
 
 
 AXIS_NAMES = [e.spec.name for e in fastact.REGISTRY.entries("axis") if e.builtin]
