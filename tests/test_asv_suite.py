@@ -79,6 +79,7 @@ def test_axis_wise_and_small_array_benchmarks_run(suite):
     a.setup("softmax", "float32", (100, 1000), "numpy")
     a.time_forward()
     assert set(suite.AXIS_NAMES) >= {"softmax", "logsumexp", "swiglu"}
+    assert set(suite.TRACKED) <= set(suite.BUILTIN) | {"x*tanh.softplus"}
     s = suite.SmallArrays()
     for name in ("gelu", "softmax"):
         for output in ("alloc", "out"):

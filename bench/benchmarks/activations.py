@@ -9,13 +9,21 @@ tracks the figure that matters most for an elementwise kernel: its time over a m
 of the same array, measured in the same process.
 """
 
+import os
+
 import numpy as np
 
 import fastact
 from fastact.tools import baselines
 from fastact.tools.bench import calls_per_sample, make_input
 
-NAMES = [e.spec.name for e in fastact.REGISTRY.entries("elementwise") if e.builtin]
+# Per-commit tracking set: piecewise (relu, hard_swish), exp-class (silu, elu), gelu (erf, the
+# SciPy baseline) and a plugin-style composition (no NumPy baseline: its numpy params skip).
+# FASTACT_ASV_ALL=1 benchmarks every builtin (about 1,300 combinations: an hour per commit).
+ALL = os.environ.get("FASTACT_ASV_ALL", "") == "1"
+BUILTIN = [e.spec.name for e in fastact.REGISTRY.entries("elementwise") if e.builtin]
+TRACKED = ["relu", "hard_swish", "silu", "elu", "gelu", "x*tanh.softplus"]
+NAMES = BUILTIN if ALL else TRACKED
 DTYPES = ["float32", "float64"]
 SIZES = [10_000, 10_000_000]
 
@@ -186,7 +194,8 @@ class RatioToNumpy:
     track_ratio_to_numpy.unit = "ratio"
 
 
-AXIS_NAMES = [e.spec.name for e in fastact.REGISTRY.entries("axis") if e.builtin]
+AXIS_BUILTIN = [e.spec.name for e in fastact.REGISTRY.entries("axis") if e.builtin]
+AXIS_NAMES = AXIS_BUILTIN if ALL else ["softmax", "logsumexp", "swiglu"]
 
 
 class _AxisWise:
