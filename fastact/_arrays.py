@@ -209,3 +209,12 @@ def apart(a: np.ndarray, b: np.ndarray) -> bool:
     if a.base is None and b.base is None and a is not b and a.flags.owndata and b.flags.owndata:
         return True
     return not np.may_share_memory(a, b)
+
+
+def plain(a: Any, dtype: np.dtype, shape: tuple) -> bool:
+    """Whether ``a`` is what the compiled loops take as is: exactly an ``ndarray`` of
+    ``dtype`` (the identical dtype object) and ``shape``, C-contiguous, aligned, writeable."""
+    if type(a) is not np.ndarray or a.dtype is not dtype or a.shape != shape:
+        return False
+    f = a.flags
+    return f.c_contiguous and f.aligned and f.writeable

@@ -29,6 +29,7 @@ from ._arrays import (
     is_duck_array,
     is_masked,
     loop_view,
+    plain,
     validate_params,
     writable_as_is,
 )
@@ -262,19 +263,12 @@ class Activation(Bound, kind="elementwise"):
                 return MISS
             if self.threads > 1 and x.size >= PARALLEL_MIN_SIZE:
                 return MISS
-            if g is not None:
-                if type(g) is not np.ndarray or g.dtype is not dt or g.shape != shape:
-                    return MISS
-                f = g.flags
-                if not (f.c_contiguous and f.aligned and f.writeable):
-                    return MISS
+            if g is not None and not plain(g, dt, shape):
+                return MISS
             if out is None:
                 o = np.empty(shape, dt)
             else:
-                if type(out) is not np.ndarray or out.dtype is not dt or out.shape != shape:
-                    return MISS
-                f = out.flags
-                if not (f.c_contiguous and f.aligned and f.writeable):
+                if not plain(out, dt, shape):
                     return MISS
                 if out is not x and not apart(out, x):
                     return MISS
@@ -398,8 +392,10 @@ class Activation(Bound, kind="elementwise"):
             work_dtype = np.promote_types(work_dtype, gdtype)
             result_dtype = np.promote_types(result_dtype, gresult)
             if arr.dtype != work_dtype or garr.dtype != work_dtype:
-                operands = [o.astype(work_dtype) for o in operands]
-                checked = [v.astype(work_dtype) if np.ndim(v) else work_dtype.type(v) for v in checked]
+                operands = [o.astype(work_dtype, copy=False) for o in operands]
+                checked = [
+                    v.astype(work_dtype, copy=False) if np.ndim(v) else work_dtype.type(v) for v in checked
+                ]
         if rng is not None:
             if spec.randomize is None:
                 raise ParameterError(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import daskarray
-from ._arrays import F32, F64, MISS, apart, check_out, check_param, coerce_input, finish, same_elements
+from ._arrays import F32, F64, MISS, apart, check_out, check_param, coerce_input, finish, plain, same_elements
 from ._threads import run_chunked
 from .activation import Bound
 from .errors import DTypeError, ParameterError, ShapeMismatchError, TargetUnavailableError
@@ -121,19 +121,13 @@ class AxisActivation(Bound, kind="axis"):
         if g is None:
             oshape, o2 = yshape, y2
         else:
-            if type(g) is not np.ndarray or g.dtype is not dt or g.shape != yshape:
-                return MISS
-            f = g.flags
-            if not (f.c_contiguous and f.aligned and f.writeable):
+            if not plain(g, dt, yshape):
                 return MISS
             oshape, o2 = shape, (rows, n)
         if out is None:
             o = np.empty(oshape, dt)
         else:
-            if type(out) is not np.ndarray or out.dtype is not dt or out.shape != oshape:
-                return MISS
-            f = out.flags
-            if not (f.c_contiguous and f.aligned and f.writeable) or not apart(out, x):
+            if not plain(out, dt, oshape) or not apart(out, x):
                 return MISS
             if g is not None and not apart(out, g):
                 return MISS

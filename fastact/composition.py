@@ -17,7 +17,6 @@ from .errors import ParameterError, SpecError
 from .registry import REGISTRY
 from .spec import ActivationSpec, Param, Properties
 
-_cache: dict[str, ActivationSpec] = {}
 _built: dict[tuple, tuple] = {}
 _origins: dict[int, tuple] = {}
 
@@ -41,12 +40,10 @@ def parse(expr: str) -> tuple[bool, list[str]]:
 
 
 def from_expression(expr: str) -> ActivationSpec:
-    """The (cached) spec of a text composition such as ``"x*tanh.softplus"``."""
-    key = expr.replace(" ", "")
-    if key not in _cache:
-        times_x, parts = parse(key)
-        _cache[key] = compose(*parts, times_x=times_x, name=None)
-    return _cache[key]
+    """The spec of a text composition such as ``"x*tanh.softplus"`` (built once per set of
+    component specs by :func:`compose`)."""
+    times_x, parts = parse(expr.replace(" ", ""))
+    return compose(*parts, times_x=times_x, name=None)
 
 
 def compose(*names: str, times_x: bool = False, name: str | None = None) -> ActivationSpec:

@@ -82,8 +82,22 @@ class Properties:
         }
 
 
+class _Record:
+    """What both records (elementwise and axis-wise) derive from their parameters."""
+
+    params: tuple[Param, ...]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def defaults(self) -> tuple[float, ...]:
+        return tuple(p.default for p in self.params)
+
+
 @dataclass(frozen=True)
-class ActivationSpec:
+class ActivationSpec(_Record):
     """One elementwise activation: scalar forward/derivative, parameters, reference, facts.
 
     ``forward(x, *params)`` and ``derivative(x, *params)`` are scalar functions in the Numba
@@ -126,14 +140,6 @@ class ActivationSpec:
     abi: int = ABI_VERSION
 
     kind = "elementwise"  # a class attribute, not a field: AxisSpec's is "axis"
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params)
-
-    @property
-    def defaults(self) -> tuple[float, ...]:
-        return tuple(p.default for p in self.params)
 
     def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
         """Raise :class:`SpecError` naming the activation (and its source) if anything is off."""
@@ -179,7 +185,7 @@ OUTPUTS = ("same", "reduce", "half")
 
 
 @dataclass(frozen=True)
-class AxisSpec:
+class AxisSpec(_Record):
     """An activation computed along one axis (see the module docstring).
 
     ``reference(x, axis, *params)`` and ``reference_backward(x, g, axis, *params)`` are NumPy
@@ -203,14 +209,6 @@ class AxisSpec:
     abi: int = ABI_VERSION
 
     kind = "axis"
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.params)
-
-    @property
-    def defaults(self) -> tuple[float, ...]:
-        return tuple(p.default for p in self.params)
 
     def validate(self, source: str | None = "runtime", *, require_derivative: bool = False) -> None:
         origin = f" from {source}" if source else ""
