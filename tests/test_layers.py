@@ -14,9 +14,9 @@ Tiers, from the bottom (README, "How it works"):
 8. ``fastact`` (the package root), ``plugin``
 9. ``tools.*``, ``__main__``
 
-Imports inside functions are allowed only in the tools tier (the CLI loads what a command
-needs) and for the kernel modules that import Numba when imported (``import fastact`` must
-not). Private names (``_x``) are imported only within their own subpackage.
+Imports of fastact modules inside functions are allowed only for the kernel modules that
+import Numba when imported (``import fastact`` must not). Private names (``_x``) are
+imported only within their own subpackage.
 """
 
 import ast
@@ -109,10 +109,10 @@ def test_imports_go_down_the_tiers(module):
     mine = tier(module)
     for target, names, in_function in EDGES[module]:
         assert tier(target) <= mine, f"{module} (tier {mine}) imports {target} (tier {tier(target)})"
-        if in_function and mine != tier("fastact.tools.cli"):
+        if in_function:
             assert target in NUMBA_AT_IMPORT, (
-                f"{module} imports {target} inside a function: import it at the top (only the tools "
-                f"and the Numba-at-import kernels {sorted(NUMBA_AT_IMPORT)} are imported lazily)"
+                f"{module} imports {target} inside a function: import it at the top (only the "
+                f"Numba-at-import kernels {sorted(NUMBA_AT_IMPORT)} are imported lazily)"
             )
         for name in names:
             if name.startswith("_") and not name.startswith("__"):

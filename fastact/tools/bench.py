@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._version import __version__
 from ..activation import Activation, default_threads
 from . import baselines as bl
 from .textfmt import table
@@ -81,8 +82,6 @@ def machine_info(target: str) -> dict[str, Any]:
         numexpr_version = numexpr.__version__
     except ImportError:
         numexpr_version = None
-    from .. import __version__
-
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

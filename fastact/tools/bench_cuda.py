@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..activation import Activation
+from ..kernels import cuda as fcuda
 from . import baselines as bl
 from .bench import SCHEMA, Stats, machine_info, make_input, result_row
 
@@ -62,8 +63,6 @@ def run(
 ) -> dict[str, Any]:
     """Benchmark every (activation, size, op) on the GPU; the JSON-ready results document."""
     from numba import cuda
-
-    from ..kernels import cuda as fcuda
 
     fcuda.require()
     activations, sizes, ops = list(activations), list(sizes), list(ops)

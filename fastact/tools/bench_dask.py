@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import baselines as bl
-from .bench import SCHEMA, machine_info
+from .bench import SCHEMA, _time, machine_info
+from .textfmt import table
 
 
 def _numpy_block(name: str):
@@ -105,9 +106,6 @@ def run(
 
 
 def render(doc: dict[str, Any]) -> str:
-    from .bench import _time
-    from .textfmt import table
-
     rows = [
         [r["activation"], str(r["workers"]), _time(r["fastact_s"]), f"{r['elements_per_s'] / 1e9:.2f}",
          f"{r['scaling']:.2f}x", _time(r["numpy_s"]) if r["numpy_s"] else "-",

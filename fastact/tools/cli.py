@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from .. import __version__, get, info
+from .. import __version__, cache, get, info
 from ..errors import (
     CacheWarning,
     DTypeError,
@@ -34,7 +34,16 @@ from ..errors import (
     SpecError,
     UnknownActivationError,
 )
+from ..kernels.cabi import header
 from ..registry import REGISTRY
+from ..testing import verify as verify_mod
+from ..testing.checks import check_spec
+from . import bench as bench_mod
+from . import bench_cuda, bench_dask, plugin_tools
+from . import compare as cmp
+from . import plot as plot_mod
+from .bench import BASELINES
+from .bench_cuda import BASELINES as CUDA_BASELINES
 from .textfmt import table
 
 USAGE_ERRORS = (UnknownActivationError, ParameterError, DTypeError, ShapeMismatchError, SpecError)
@@ -479,11 +488,8 @@ def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
             raise CLIError("--cuda-sim must switch the simulator on before Numba is imported; "
                            "set NUMBA_ENABLE_CUDASIM=1 instead", 2)  # fmt: skip
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    from ..testing.checks import check_spec
-    from .plugin_tools import plugin_specs
-
     try:
-        source, specs, problems = plugin_specs(target)
+        source, specs, problems = plugin_tools.plugin_specs(target)
     except PluginError as exc:
         raise CLIError(str(exc), 2) from None
     results = []
@@ -522,8 +528,6 @@ def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
 )
 def c_header(names: tuple[str, ...], output: str | None) -> None:
     """Write fastact.h: C declarations of the activations' C entry points (fastact.c_api)."""
-    from ..kernels.cabi import header
-
     check_output(output, "--output")
     entries = [REGISTRY.entry(name) for name in names] if names else REGISTRY.entries("elementwise")
     for e in entries:
@@ -549,10 +553,8 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
 )
 def new_plugin(name: str, directory: str, activation: str) -> None:
     """Write a ready-to-install plugin package NAME (pyproject entry point, one activation, a test)."""
-    from .plugin_tools import new_plugin as write
-
     try:
-        files = write(name, Path(directory), activation)
+        files = plugin_tools.new_plugin(name, Path(directory), activation)
     except PluginError as exc:
         raise CLIError(str(exc), 2) from None
     except OSError as exc:
@@ -574,8 +576,6 @@ def plot(names: tuple[str, ...], output: str | None, xrange: tuple[float, float]
 
     With -o a PNG via matplotlib (the `plot` extra); without it a sketch in the terminal.
     """
-    from . import plot as plot_mod
-
     lo, hi = xrange
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise CLIError(f"--range needs finite LO and HI, not {lo:g} {hi:g}", 2)
@@ -625,8 +625,6 @@ def compare(names, dataset, epochs, hidden, seed, lr, as_json, plot_path):
     Default activations: relu, leaky_relu, elu, gelu, silu, mish, tanh, sigmoid, prelu (learnable).
     Deterministic for a seed.
     """
-    from . import compare as cmp
-
     widths = _positive_ints(hidden, "--hidden takes positive layer widths like 64,64")
     check_output(plot_path, "--plot")
     names = list(names) or cmp.DEFAULT
@@ -703,8 +701,6 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json, output):
 
     Exit code 1 when an activation exceeds its documented bound (`fastact show NAME`).
     """
-    from ..testing import verify as verify_mod
-
     if exhaustive and dtype == "float64":
         raise CLIError("--exhaustive walks the 2^32 float32 bit patterns; use --dtype float32", 2)
     dtypes = ["float32"] if exhaustive else (["float32", "float64"] if dtype == "all" else [dtype])
@@ -760,9 +756,6 @@ def verify(names, dtype, n, op, exhaustive, seed, as_json, output):
 
 
 def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
-    from .bench import BASELINES
-    from .bench_cuda import BASELINES as CUDA_BASELINES
-
     if value is None:
         return None  # the target's default
     if value.strip().lower() in ("", "none"):
@@ -821,8 +814,6 @@ def bench(
     (1e8 with --target cuda: kernel time from CUDA events beside a device-to-device copy,
     plus end-to-end time with the host transfers).
     """
-    from . import bench as bench_mod
-
     if compare:
         try:
             old, new = (bench_mod.load(p) for p in compare)
@@ -849,8 +840,6 @@ def bench(
     per_element = max(16 + 2 * itemsize, BENCH_ARRAYS * itemsize)  # drawing the inputs; the arrays
     check_memory(max(sizes) * per_element, "--size", f"benchmarking {max(sizes):,} elements")
     if target == "cuda":
-        from . import bench_cuda
-
         run = bench_cuda.run
         baselines = list(bench_cuda.BASELINES) if baselines is None else baselines
     else:
@@ -918,8 +907,6 @@ def _bench_dask(names, workers, chunk, dtype, sizes, repeat, as_json, output) ->
         import distributed  # noqa: F401
     except ImportError:
         raise CLIError("--engine dask needs dask and distributed: pip install 'fastact[dask]'", 1) from None
-    from . import bench_dask
-
     counts = _positive_ints(workers, "--workers takes positive worker counts like 1,2")
     acts = [get(n) for n in (names or ["relu", "gelu", "silu"])]
     if any(a.spec.kind != "elementwise" for a in acts):
@@ -940,8 +927,6 @@ def cache_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_info(as_json: bool) -> None:
     """Every candidate cache directory: status (writable, read-only, refused...), kernels, bytes."""
-    from .. import cache
-
     data = cache.info()
     if as_json:
         echo_json(data)
@@ -959,8 +944,6 @@ def cache_info(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_clear(as_json: bool) -> None:
     """Delete fastact's kernels (and Numba's files for them) from every writable cache directory."""
-    from .. import cache
-
     data = cache.clear()
     if as_json:
         echo_json(data)

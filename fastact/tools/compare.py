@@ -23,6 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import get
+from .plot import panels
+from .textfmt import table
+
 DEFAULT = ["relu", "leaky_relu", "elu", "gelu", "silu", "mish", "tanh", "sigmoid", "prelu"]
 TARGET_ACCURACY = {"digits": 0.95, "spirals": 0.90}
 
@@ -125,14 +129,12 @@ class MLP:
 
 def loss_and_grad(logits, y):
     """Mean softmax cross-entropy and its gradient, with fastact's log_softmax."""
-    from .. import log_softmax
-
-    logp = log_softmax(logits, axis=1)
+    logp = get("log_softmax")(logits, axis=1)
     n = y.size
     loss = -float(logp[np.arange(n), y].mean())
     g = np.zeros_like(logp)
     g[np.arange(n), y] = -1.0 / n
-    return loss, log_softmax.backward(logits, g, axis=1)
+    return loss, get("log_softmax").backward(logits, g, axis=1)
 
 
 class Adam:
@@ -170,8 +172,6 @@ def deep_gradient_norms(act, width: int, features: int, classes: int, x, y, seed
 
 def train(name, dataset, data, *, hidden, epochs, seed, batch=64, lr=3e-3, tick: Callable | None = None):
     """Train one MLP with activation ``name``; the result row (and per-epoch history)."""
-    from .. import get
-
     act = get(name)
     if act.spec.kind != "elementwise":
         raise ValueError(f"{name} is axis-wise; compare takes elementwise activations")
@@ -226,8 +226,6 @@ def train(name, dataset, data, *, hidden, epochs, seed, batch=64, lr=3e-3, tick:
 
 
 def render(doc: dict) -> str:
-    from .textfmt import table
-
     cfg = doc["config"]
     rows = []
     for r in doc["results"]:
@@ -252,8 +250,6 @@ def render(doc: dict) -> str:
 
 
 def plot_losses(doc: dict, path: str) -> None:
-    from .plot import panels
-
     def draw(axes):
         for r in doc["results"]:
             epochs = [h["epoch"] for h in r["history"]]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import get
+
 MARKS = "*o+x#@%&"
 
 
 def curves(names, lo: float, hi: float, n: int = 801):
     """(x, [(label, f(x), f'(x) or None)]) for each activation name or composition."""
-    from .. import get
-
     x = np.linspace(lo, hi, n)
     out = []
     for name in names:
