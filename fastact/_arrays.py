@@ -216,5 +216,4 @@ def plain(a: Any, dtype: np.dtype, shape: tuple) -> bool:
     ``dtype`` (the identical dtype object) and ``shape``, C-contiguous, aligned, writeable."""
     if type(a) is not np.ndarray or a.dtype is not dtype or a.shape != shape:
         return False
-    f = a.flags
-    return f.c_contiguous and f.aligned and f.writeable
+    return a.flags.carray  # C-contiguous, aligned and writeable, in one flag

@@ -257,9 +257,8 @@ class Activation(Bound, kind="elementwise"):
                 p = self._fast_params(params, dt)
                 if p is None:
                     return MISS
-            f = x.flags
             shape = x.shape
-            if not (f.c_contiguous and f.aligned and f.writeable) or not shape:
+            if not x.flags.carray or not shape:  # carray: C-contiguous, aligned, writeable
                 return MISS
             if self.threads > 1 and x.size >= PARALLEL_MIN_SIZE:
                 return MISS

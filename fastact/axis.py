@@ -96,9 +96,8 @@ class AxisActivation(Bound, kind="axis"):
         dt = x.dtype
         if dt is not F32 and dt is not F64:
             return MISS
-        f = x.flags
         shape = x.shape
-        if not (f.c_contiguous and f.aligned and f.writeable) or not shape:
+        if not x.flags.carray or not shape:  # carray: C-contiguous, aligned, writeable
             return MISS
         n = shape[-1]
         size = x.size
