@@ -27,7 +27,11 @@ class Param:
     """A scalar parameter of an activation, passed to kernels as an extra ufunc input.
 
     ``lower``/``upper`` bound the accepted values (inclusive unless ``*_open`` is set);
-    ``None`` means unbounded on that side.
+    ``None`` means unbounded on that side. ``learnable`` says the parameter is meant to be
+    trained (PReLU's slope, snake's frequency), as data rather than a word in ``doc``:
+    ``fastact show`` and ``list --json`` show it, ``fastact compare`` trains exactly these,
+    and a spec should give each one a ``param_derivatives`` entry. A new optional field
+    (default ``False``), so the ABI version is unchanged.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Param:
     upper: float | None = None
     lower_open: bool = False
     upper_open: bool = False
+    learnable: bool = False
 
     def interval(self) -> str:
         """The accepted values in interval notation, e.g. ``(0, inf)``."""
@@ -249,6 +254,8 @@ def validate_record(spec, fail: Callable[[str], None], named: str) -> None:
             fail(f"parameter {p.name!r} default {p.default!r} is not a number")
         if not p.accepts(p.default):
             fail(f"parameter {p.name!r} default {p.default!r} is outside {p.interval()}")
+        if not isinstance(p.learnable, bool):
+            fail(f"parameter {p.name!r}: learnable must be True or False, not {p.learnable!r}")
     if not (spec.near_zero_eps >= 0 and math.isfinite(spec.near_zero_eps)):
         fail(f"near_zero_eps {spec.near_zero_eps!r} is not a finite non-negative number")
     for dtype, bound in spec.max_ulp.items():

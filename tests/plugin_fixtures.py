@@ -7,6 +7,135 @@ import sys
 import textwrap
 from pathlib import Path
 
+SLIPPED = '''
+
+import numpy as np
+
+from fastact.plugin import ActivationSpec, Param, Properties, exp, jitable, log1p
+
+
+@jitable
+def _nls(z):
+    # -log sigmoid(z) = softplus(-z), finite for every z
+    return (-z if z < 0.0 else 0.0) + log1p(exp(-abs(z)))
+
+
+@jitable
+def fwd(x, alpha, beta):
+    y = x * exp(-alpha * _nls(beta * x))
+    return -0.0 if x == -np.inf else y
+
+
+@jitable
+def fwd_no_beta(x, alpha, beta):  # (b) ignores beta
+    y = x * exp(-alpha * _nls(x))
+    return -0.0 if x == -np.inf else y
+
+
+@jitable
+def fwd_plus_zero(x, alpha, beta):  # (f) +0.0 at -inf where the reference gives -0.0
+    y = x * exp(-alpha * _nls(beta * x))
+    return 0.0 if x == -np.inf else y
+
+
+@jitable
+def _one_minus_s(z):
+    e = exp(-abs(z))
+    return e / (1.0 + e) if z >= 0.0 else 1.0 / (1.0 + e)
+
+
+@jitable
+def grad(x, alpha, beta):
+    sa = exp(-alpha * _nls(beta * x))
+    t = alpha * beta * x * _one_minus_s(beta * x)
+    return sa + sa * t if abs(x) != np.inf else (1.0 if x > 0.0 else 0.0)
+
+
+@jitable
+def grad_no_alpha(x, alpha, beta):  # (c) ignores alpha
+    sa = exp(-_nls(beta * x))
+    t = beta * x * _one_minus_s(beta * x)
+    return sa + sa * t if abs(x) != np.inf else (1.0 if x > 0.0 else 0.0)
+
+
+@jitable
+def grad_tail(x, alpha, beta):  # (e) wrong below -8, together with its reference
+    g = grad(x, alpha, beta)
+    return 2.0 * g if x < -8.0 else g
+
+
+@jitable
+def d_alpha(x, alpha, beta):
+    return -x * _nls(beta * x) * exp(-alpha * _nls(beta * x))
+
+
+@jitable
+def d_alpha_tail(x, alpha, beta):  # (d) 1.5x too large above 8
+    d = d_alpha(x, alpha, beta)
+    return 1.5 * d if x > 8.0 else d
+
+
+@jitable
+def d_beta(x, alpha, beta):
+    return alpha * x * x * exp(-alpha * _nls(beta * x)) * _one_minus_s(beta * x)
+
+
+@jitable
+def d_beta_no_alpha(x, alpha, beta):  # (a) lacks the factor alpha
+    return x * x * exp(-alpha * _nls(beta * x)) * _one_minus_s(beta * x)
+
+
+def ref(x, alpha, beta):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        y = x * np.exp(-alpha * np.logaddexp(0.0, -beta * x))
+    return np.where(x == -np.inf, -0.0, y)
+
+
+def ref_grad(x, alpha, beta):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        sa = np.exp(-alpha * np.logaddexp(0.0, -beta * x))
+        g = sa * (1.0 + alpha * beta * x / (1.0 + np.exp(beta * x)))
+    return np.where(np.isinf(x), np.where(x > 0, 1.0, 0.0), g)
+
+
+def ref_grad_tail(x, alpha, beta):
+    x = np.asarray(x, dtype=np.float64)
+    g = ref_grad(x, alpha, beta)
+    return np.where(x < -8.0, 2.0 * g, g)
+
+
+PARAMS = (
+    Param("alpha", 1.0, "exponent of the gate", lower=0.0, lower_open=True, learnable=True),
+    Param("beta", 1.0, "gate slope", lower=0.0, lower_open=True, learnable=True),
+)
+
+
+def unit(name, forward=fwd, derivative=grad, reference_derivative=ref_grad, da=d_alpha, db=d_beta):
+    return ActivationSpec(
+        name=name, summary="x sigmoid(beta x)^alpha", formula="x sigmoid(beta x)^alpha",
+        forward=forward, derivative=derivative, reference=ref, reference_derivative=reference_derivative,
+        params=PARAMS, param_derivatives={"alpha": da, "beta": db},
+        properties=Properties("(-inf, inf)", monotonic=False, smooth=False, zero_centered=False,
+                              saturating=False),
+        # exp(-alpha softplus(-beta x)) turns the exponent's rounding into a relative error of
+        # |exponent| (up to ~745) ULP in float64; float32 is evaluated in float64 and rounded
+        max_ulp={"float32": 1, "float64": 2048}, near_zero_eps=4,
+    )  # fmt: skip
+
+
+specs = [
+    unit("sigpow"),
+    unit("sigpow_a", db=d_beta_no_alpha),
+    unit("sigpow_b", forward=fwd_no_beta),
+    unit("sigpow_c", derivative=grad_no_alpha),
+    unit("sigpow_d", da=d_alpha_tail),
+    unit("sigpow_e", derivative=grad_tail, reference_derivative=ref_grad_tail),
+    unit("sigpow_f", forward=fwd_plus_zero),
+]
+'''
+
 PLUGINS = {
     # module name: (distribution name, entry point value, module source)
     "fa_good_plugin": (
@@ -130,6 +259,9 @@ PLUGINS = {
         )
         """,
     ),
+    # issue 17: x sigmoid(beta x)^alpha, correct (sigpow) and with each bug that slipped past a
+    # check-plugin that checked at the defaults only, on [-6, 6], without signed zeros
+    "fa_slipped_plugin": ("slipped-plugin", "fa_slipped_plugin:specs", SLIPPED),
 }
 
 

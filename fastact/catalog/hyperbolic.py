@@ -183,7 +183,7 @@ SPECS = [
         param_derivatives={"a": parametric_tanh_da, "b": parametric_tanh_db},
         reference=R(lambda x, a, b: np.tanh(a * x + b)),
         reference_derivative=R(lambda x, a, b: a * np_sech2(a * x + b)),
-        params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
+        params=(Param("a", 1.0, "slope", learnable=True), Param("b", 0.0, "offset", learnable=True)),
         properties=Properties("(-1, 1)", monotonic=True, smooth=True, zero_centered=True, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
     ),

@@ -302,7 +302,7 @@ SPECS = [
         param_derivatives={"a": parametric_sigmoid_da, "b": parametric_sigmoid_db},
         reference=R(lambda x, a, b: np_sigmoid(a * x + b)),
         reference_derivative=R(lambda x, a, b: a * np_sigmoid_prime(a * x + b)),
-        params=(Param("a", 1.0, "slope"), Param("b", 0.0, "offset")),
+        params=(Param("a", 1.0, "slope", learnable=True), Param("b", 0.0, "offset", learnable=True)),
         properties=Properties("(0, 1)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
     ),

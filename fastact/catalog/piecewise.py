@@ -245,7 +245,7 @@ SPECS = [
         param_derivatives={"weight": leaky_relu_dslope},
         reference=R(lambda x, w: np.where(x >= 0, x, w * x)),
         reference_derivative=R(lambda x, w: _where_nan(x, np.where(x > 0, 1.0, w))),
-        params=(Param("weight", 0.25, "learnable negative slope (PyTorch init 0.25)"),),
+        params=(Param("weight", 0.25, "learnable negative slope (PyTorch init 0.25)", learnable=True),),
         properties=Properties(
             "(-inf, inf)", monotonic=True, smooth=False, zero_centered=False, saturating=False
         ),

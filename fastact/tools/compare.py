@@ -2,9 +2,9 @@
 
 The network is NumPy: dense layers, the activation's forward and fused backward kernels from
 fastact for every hidden layer, softmax cross-entropy (fastact's log_softmax and its
-backward), Adam. Learnable activation parameters (PReLU's slope, the parametric sigmoid/tanh,
-plugin parameters documented as learnable) get one value per unit, trained with
-``param_grad``. Everything is seeded: the same seed gives the same numbers.
+backward), Adam. Learnable activation parameters (declared ``Param(..., learnable=True)``
+with a parameter derivative: PReLU's slope, the parametric sigmoid/tanh, a plugin's) get one
+value per unit, trained with ``param_grad``. Everything is seeded: the same seed gives the same numbers.
 
 Datasets: scikit-learn's bundled ``load_digits`` (8x8 digits, 10 classes; no download) and a
 generated two-spirals set. Reported per activation: test accuracy, macro precision, recall
@@ -75,8 +75,10 @@ def load(dataset: str, seed: int):
 
 
 def _learnable(spec) -> list:
-    return [p for p in spec.params if p.name in spec.param_derivatives
-            and ("learnable" in p.doc or spec.name.startswith("parametric_"))]  # fmt: skip
+    """The parameters trained per unit: those declared ``Param(..., learnable=True)`` that have
+    a parameter derivative (a learnable one without it cannot be trained, and check-plugin
+    reports it)."""
+    return [p for p in spec.params if p.learnable and p.name in spec.param_derivatives]
 
 
 @dataclass
