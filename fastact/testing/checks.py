@@ -19,8 +19,9 @@ and dtype, with the count of other failing cases:
 - ``grad``/``backward``: the derivative matches ``reference_derivative`` (when given) within
   twice the bound, and Richardson-extrapolated central differences of the forward reference
   (relative step 1e-6; tolerance 1e-5 relative plus 1e-6 absolute, 1.6e-5 in float32, plus
-  the reference's rounding noise, or the spec's own grad bound) on :func:`fd_points` (|x| from 1e-4 to 1e3 log-spaced, a few to 1e8, [-6, 6]) in
-  float32 and float64, wherever the two step sizes agree (not at kinks, inside the domain);
+  the reference's rounding noise, or the spec's own grad bound) on :func:`fd_points` (|x|
+  from 1e-4 to 1e3 log-spaced, a few to 1e8, and [-6, 6]) in float32 and float64, wherever
+  the two step sizes agree (not at kinks, inside the domain);
   backward is ``g * grad``;
 - ``param:NAME``: each parameter derivative matches the same finite difference in that
   parameter (float64, as ``param_grad`` computes it); a ``learnable`` parameter has one.
