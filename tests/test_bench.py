@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -51,13 +52,66 @@ def test_json_covers_every_activation_and_op():
                 assert entry["speedup"] == pytest.approx(entry["median_s"] / fast["median_s"])
 
 
-def test_missing_baselines_are_reported_not_invented():
+def test_missing_baselines_say_why():
     doc = json.loads(_bench("tanhshrink", "sparse_plus", "--size", "64", "--repeat", "1", "--op", "grad",
-                            "--baseline", "numpy", "--json").stdout)  # fmt: skip
+                            "--baseline", "numpy,torch", "--json").stdout)  # fmt: skip
     for r in doc["results"]:
-        assert r["baselines"]["numpy"] == {"status": "missing"}
+        assert r["baselines"]["numpy"] == {"status": "no NumPy expression"}
+        if bench.bl.torch_module() is not None:
+            assert r["baselines"]["torch"]["status"].startswith("no torch kernel")
     table = _bench("sparse_plus", "--size", "64", "--repeat", "1", "--op", "grad", "--baseline", "numpy")
-    assert table.exit_code == 0 and " -" in table.stdout.splitlines()[1]
+    assert table.exit_code == 0 and " no expr" in table.stdout.splitlines()[1]
+    assert "missing baselines: no expr = no NumPy expression" in table.stdout
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios():
+    assert bench._paired([1.0, 10.0, 3.0], [1.0, 1.0, 1.0]) == 3.0
+    # drift that hits both sides alike cancels: the plain ratio of medians would say 1.5
+    assert bench._paired([2.0, 4.0, 8.0, 16.0], [1.0, 2.0, 4.0, 8.0]) == 2.0
+
+
+@pytest.mark.parametrize("policy", bench.POLICIES)
+def test_torch_baselines_compute_the_same_function(policy):
+    """Each PyTorch kernel the bench times computes what fastact computes (so a ratio compares
+    like with like); under "out" it writes the preallocated output."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    checked = 0
+    for name in fa.names():
+        act = fa.get(name)
+        for op in ("forward", "backward"):
+            fn = bench.bl.torch_baseline(name, op, policy)
+            if fn is None:
+                continue
+            if act.spec.kind == "axis":
+                x = rng.standard_normal((3, 8))
+                g = rng.standard_normal(act(x).shape)  # backward: grad of the forward output
+            else:
+                x = bench.make_input(name, 64, np.float64, seed=5)
+                g = rng.standard_normal(64)
+            want = act(x) if op == "forward" else act.backward(x, g)
+            out = np.full(want.shape, np.nan)
+            tensors = [torch.from_numpy(a) for a in (x, g, out, np.zeros_like(x))]
+            got = fn(*tensors)
+            got = out if policy == "out" else got.numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12, err_msg=f"{name} {op} {policy}")
+            checked += 1
+    assert checked >= (40 if policy == "out" else 45)
+
+
+def test_alloc_policy_and_small_array_overhead():
+    result = _bench("relu", "softmax", "--size", "10", "--repeat", "2", "--policy", "both", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["config"]["policies"] == ["out", "alloc"]
+    rows = {(r["activation"], r["policy"]): r for r in doc["results"]}
+    assert set(rows) == {("relu", "out"), ("relu", "alloc"), ("softmax", "out"), ("softmax", "alloc")}
+    out = rows[("relu", "out")]
+    assert out["loop"]["median_s"] > 0
+    assert out["overhead_s"] == pytest.approx(out["fastact"]["median_s"] - out["loop"]["median_s"])
+    assert "loop" not in rows[("relu", "alloc")] and "loop" not in rows[("softmax", "out")]
+    text = _bench("relu", "--size", "10", "--repeat", "1", "--policy", "both").stdout
+    assert "over loop" in text and "policy alloc: every side allocates" in text
 
 
 def test_uninstalled_baseline_is_a_note(monkeypatch):

@@ -346,8 +346,48 @@ def numpy_baseline(name: str, op: str) -> Baseline | None:
 
 
 # ---- PyTorch ---------------------------------------------------------------------------------
+# Two policies, so that a comparison does the same work on both sides:
+#   "out":   PyTorch's own kernels writing into a preallocated tensor (``aten.<op>.out``, the
+#            ``*_backward.grad_input`` kernels autograd calls), beside fastact's ``out=``;
+#   "alloc": ``torch.nn.functional`` (and the plain aten backward ops) allocating a fresh
+#            result on every call, beside ``fastact.<name>(x)``.
+# An activation PyTorch computes as a composite of several kernels (softsign, tanhshrink,
+# softmin, ...) has no out= kernel: it is reported as missing under "out", not emulated.
 
-_TORCH_FORWARD = {
+POLICIES = ("out", "alloc")
+
+SELU = {"alpha": SELU_A, "scale": SELU_L}
+
+#: forward: name -> (aten op, positional scalars, keywords); the .out overload exists for each
+_TORCH_OUT = {
+    "relu": ("relu", (), {}),
+    "relu6": ("hardtanh", (0.0, 6.0), {}),
+    "leaky_relu": ("leaky_relu", (0.01,), {}),
+    "rrelu": ("leaky_relu", ((1 / 8 + 1 / 3) / 2,), {}),  # eval mode: the mean slope
+    "elu": ("elu", (), {}),
+    "selu": ("elu", (SELU_A, SELU_L), {}),
+    "celu": ("celu", (), {}),
+    "gelu": ("gelu", (), {}),
+    "gelu_tanh": ("gelu", (), {"approximate": "tanh"}),
+    "silu": ("silu", (), {}),
+    "mish": ("mish", (), {}),
+    "softplus": ("softplus", (), {}),
+    "sigmoid": ("sigmoid", (), {}),
+    "hard_sigmoid": ("hardsigmoid", (), {}),
+    "hard_swish": ("hardswish", (), {}),
+    "hard_tanh": ("hardtanh", (), {}),
+    "tanh": ("tanh", (), {}),
+    "softshrink": ("softshrink", (), {}),
+    "hardshrink": ("hardshrink", (), {}),
+    "threshold": ("threshold", (0.0, 0.0), {}),
+    "exponential": ("exp", (), {}),
+    "logit": ("logit", (), {}),
+    "parametric_sigmoid": ("sigmoid", (), {}),  # a = 1, b = 0
+    "parametric_tanh": ("tanh", (), {}),
+}
+
+#: torch.nn.functional (allocating) forward: name -> (function, keywords)
+_TORCH_ALLOC = {
     "relu": ("relu", {}),
     "relu6": ("relu6", {}),
     "leaky_relu": ("leaky_relu", {"negative_slope": 0.01}),
@@ -371,22 +411,50 @@ _TORCH_FORWARD = {
     "softshrink": ("softshrink", {}),
     "hardshrink": ("hardshrink", {}),
     "threshold": ("threshold", {"threshold": 0.0, "value": 0.0}),
+    "exponential": ("exp", {}),
+    "logit": ("logit", {}),
+    "parametric_sigmoid": ("sigmoid", {}),
+    "parametric_tanh": ("tanh", {}),
 }
 
-# fused backward kernels PyTorch's autograd calls: (aten op, uses the saved output, extra args)
+#: the fused backward kernels autograd calls: name -> (aten op, what it takes besides grad,
+#: scalars after it, keywords). "x": the input; "y": the saved forward output; "buffer":
+#: log_sigmoid's saved buffer. elu_backward takes its scalars *before* the tensor.
 _TORCH_BACKWARD = {
-    "relu": ("threshold_backward", False, (0.0,)),
-    "sigmoid": ("sigmoid_backward", True, ()),
-    "tanh": ("tanh_backward", True, ()),
-    "silu": ("silu_backward", False, ()),
-    "gelu": ("gelu_backward", False, ()),
-    "gelu_tanh": ("gelu_backward", False, ()),
-    "mish": ("mish_backward", False, ()),
-    "hard_swish": ("hardswish_backward", False, ()),
-    "hard_sigmoid": ("hardsigmoid_backward", False, ()),
-    "softplus": ("softplus_backward", False, (1.0, 20.0)),
-    "leaky_relu": ("leaky_relu_backward", False, (0.01, False)),
-    "log_sigmoid": None,
+    "relu": ("threshold_backward", "x", (0.0,), {}),
+    "sigmoid": ("sigmoid_backward", "y", (), {}),
+    "tanh": ("tanh_backward", "y", (), {}),
+    "silu": ("silu_backward", "x", (), {}),
+    "gelu": ("gelu_backward", "x", (), {}),
+    "gelu_tanh": ("gelu_backward", "x", (), {"approximate": "tanh"}),
+    "mish": ("mish_backward", "x", (), {}),  # no out= overload in PyTorch
+    "hard_swish": ("hardswish_backward", "x", (), {}),
+    "hard_sigmoid": ("hardsigmoid_backward", "x", (), {}),
+    "softplus": ("softplus_backward", "x", (1.0, 20.0), {}),
+    "leaky_relu": ("leaky_relu_backward", "x", (0.01, False), {}),
+    "elu": ("elu_backward", "elu", (1.0, 1.0, 1.0, False), {}),
+    "selu": ("elu_backward", "elu", (SELU_A, SELU_L, 1.0, False), {}),
+    "celu": ("elu_backward", "elu", (1.0, 1.0, 1.0, False), {}),
+    "log_sigmoid": ("log_sigmoid_backward", "buffer", (), {}),
+    "logit": ("logit_backward", "x", (), {}),
+    "relu6": ("hardtanh_backward", "x", (0.0, 6.0), {}),
+    "hard_tanh": ("hardtanh_backward", "x", (-1.0, 1.0), {}),
+    "softshrink": ("softshrink_backward", "x", (0.5,), {}),
+    "hardshrink": ("hardshrink_backward", "x", (0.5,), {}),
+    "threshold": ("threshold_backward", "x", (0.0,), {}),
+    "rrelu": ("leaky_relu_backward", "x", ((1 / 8 + 1 / 3) / 2, False), {}),  # eval mode
+}
+
+#: axis-wise forward (rows, axis -1) through PyTorch's kernels; None: no single kernel
+_TORCH_AXIS_OUT = {
+    "softmax": lambda A, x, out: A._softmax.out(x, -1, False, out=out),
+    "log_softmax": lambda A, x, out: A._log_softmax.out(x, -1, False, out=out),
+    "logsumexp": lambda A, x, out: A.logsumexp.out(x, [-1], False, out=out),
+    "glu": lambda A, x, out: A.glu.out(x, -1, out=out),
+}
+_TORCH_AXIS_BACKWARD = {
+    "softmax": ("_softmax_backward_data", "grad_input"),
+    "log_softmax": ("_log_softmax_backward_data", "out"),
 }
 
 
@@ -398,54 +466,135 @@ def torch_module():
         return None
 
 
-def torch_baseline(name: str, op: str) -> Baseline | None:
-    """PyTorch's CPU kernel for ``op`` (its fused aten backward for backward), or None."""
-    torch = torch_module()
-    if torch is None:
-        return None
-    F = torch.nn.functional
-    axis = {
-        "softmax": lambda x, g, out, tmp: F.softmax(x, -1),
-        "softmin": lambda x, g, out, tmp: F.softmin(x, -1),
-        "log_softmax": lambda x, g, out, tmp: F.log_softmax(x, -1),
-        "logsumexp": lambda x, g, out, tmp: torch.logsumexp(x, -1),
-        "standardize": lambda x, g, out, tmp: F.layer_norm(x, x.shape[-1:], eps=1e-5),
-        "glu": lambda x, g, out, tmp: F.glu(x, -1),
-        "swiglu": lambda x, g, out, tmp: F.silu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
-        "geglu": lambda x, g, out, tmp: F.gelu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
-        "reglu": lambda x, g, out, tmp: F.relu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
-    }
-    if name in axis or name in NUMPY_AXIS:
-        return axis.get(name) if op == "forward" else None
+def _overload(packet, policy: str):
+    """The ``out``-writing overload of an aten op packet (None if it has none), or its default."""
+    if policy == "alloc":
+        return packet.default
+    for name in ("out", "grad_input", "output"):
+        if name in packet.overloads():
+            return getattr(packet, name)
+    return None
+
+
+def torch_reason(name: str, op: str, policy: str = "out") -> str:
+    """Why :func:`torch_baseline` has nothing for ``(name, op, policy)``, in a few words."""
+    if torch_module() is None:
+        return "torch not installed"
+    if op == "grad":
+        return "no torch kernel (torch has no elementwise derivative op)"
     if op == "forward":
-        if name == "exponential":
-            return lambda x, g, out, tmp: torch.exp(x, out=out)
-        if name == "logit":
-            return lambda x, g, out, tmp: torch.logit(x, out=out)
-        if name not in _TORCH_FORWARD:
-            return None
-        fname, kw = _TORCH_FORWARD[name]
-        fn = getattr(F, fname)
-        return lambda x, g, out, tmp: fn(x, **kw)
-    entry = _TORCH_BACKWARD.get(name)
-    if op != "backward" or entry is None:
+        if policy == "out" and name in _TORCH_ALLOC:
+            return "no torch out= kernel (torch composes it)"
+        return "no torch kernel"
+    if name in _TORCH_BACKWARD or name == "glu" or name in _TORCH_AXIS_BACKWARD:
+        return "no torch out= kernel"
+    if name in _TORCH_ALLOC or name in _TORCH_AXIS_OUT:
+        return "no torch backward kernel (autograd composes it)"
+    return "no torch kernel"
+
+
+def torch_baseline(name: str, op: str, policy: str = "out") -> Baseline | None:
+    """PyTorch's CPU kernel for ``op`` under ``policy`` (see :data:`POLICIES`), or None.
+
+    The callable takes tensors ``(x, g, out, tmp)``; under ``"out"`` it writes ``out``.
+    Backward kernels that take the forward output (sigmoid, tanh, softmax) get it computed
+    once, as autograd would have saved it.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
+    torch = torch_module()
+    if torch is None or op == "grad":
         return None
-    opname, uses_output, extra = entry
-    aten = getattr(torch.ops.aten, opname)
-    kw = {"approximate": "tanh"} if name == "gelu_tanh" else {}
-    if uses_output:
-        forward = getattr(torch, name)
-        saved: dict = {}
+    A, F = torch.ops.aten, torch.nn.functional
+    if name in NUMPY_AXIS or name in _TORCH_AXIS_OUT or name in ("swiglu", "geglu", "reglu", "sparsemax"):
+        return _torch_axis(torch, name, op, policy)
+    if op == "forward":
+        if policy == "alloc":
+            if name not in _TORCH_ALLOC:
+                return None
+            fname, kw = _TORCH_ALLOC[name]
+            fn = getattr(F, fname, None) or getattr(torch, fname)
+            return lambda x, g, out, tmp: fn(x, **kw)
+        if name == "log_sigmoid":  # its kernel writes the output and a buffer for backward
+            return lambda x, g, out, tmp: A.log_sigmoid_forward.output(x, output=out, buffer=tmp)
+        if name not in _TORCH_OUT:
+            return None
+        opname, args, kw = _TORCH_OUT[name]
+        kernel = _overload(getattr(A, opname), "out")
+        return lambda x, g, out, tmp: kernel(x, *args, **kw, out=out)
+    entry = _TORCH_BACKWARD.get(name)
+    if entry is None:
+        return None
+    opname, takes, args, kw = entry
+    kernel = _overload(getattr(A, opname), policy)
+    if kernel is None:
+        return None
+    outkw = {} if policy == "alloc" else {kernel._schema.arguments[-1].name: None}
+    out_name = next(iter(outkw), None)
+    saved: dict = {}
 
-        def backward(x, g, out, tmp):
-            key = (x.data_ptr(), x.numel())
-            if key not in saved:  # autograd saves the forward output; so do we, after warm-up
-                saved.clear()
-                saved[key] = forward(x)
-            return aten(g, saved[key], *extra)
+    def second(x):
+        key = (x.data_ptr(), x.numel())
+        if key not in saved:  # what autograd saved in the forward pass, computed once
+            saved.clear()
+            if takes == "y":
+                saved[key] = getattr(torch, name)(x)
+            elif takes == "buffer":
+                saved[key] = A.log_sigmoid_forward.default(x)[1]
+        return saved[key]
 
-        return backward
-    return lambda x, g, out, tmp: aten(g, x, *extra, **kw)
+    def backward(x, g, out, tmp):
+        extra = {out_name: out} if out_name else {}
+        if takes == "x":
+            return kernel(g, x, *args, **kw, **extra)
+        if takes == "elu":  # elu_backward(grad, alpha, scale, input_scale, is_result, self)
+            return kernel(g, *args, x, **extra)
+        if takes == "buffer":
+            return kernel(g, x, second(x), **extra)
+        return kernel(g, second(x), **extra)
+
+    return backward
+
+
+def _torch_axis(torch, name: str, op: str, policy: str) -> Baseline | None:
+    A, F = torch.ops.aten, torch.nn.functional
+    if op == "forward":
+        if policy == "out":
+            fn = _TORCH_AXIS_OUT.get(name)
+            return None if fn is None else (lambda x, g, out, tmp: fn(A, x, out))
+        alloc = {
+            "softmax": lambda x: F.softmax(x, -1),
+            "softmin": lambda x: F.softmin(x, -1),
+            "log_softmax": lambda x: F.log_softmax(x, -1),
+            "logsumexp": lambda x: torch.logsumexp(x, -1),
+            "standardize": lambda x: F.layer_norm(x, x.shape[-1:], eps=1e-5),
+            "glu": lambda x: F.glu(x, -1),
+            "swiglu": lambda x: F.silu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+            "geglu": lambda x: F.gelu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+            "reglu": lambda x: F.relu(x[:, : x.shape[1] // 2]) * x[:, x.shape[1] // 2 :],
+        }.get(name)
+        return None if alloc is None else (lambda x, g, out, tmp: alloc(x))
+    if name == "glu":
+        kernel = _overload(A.glu_backward, policy)
+        if policy == "alloc":
+            return lambda x, g, out, tmp: kernel(g, x, -1)
+        return lambda x, g, out, tmp: kernel(g, x, -1, grad_input=out)
+    if name not in _TORCH_AXIS_BACKWARD:
+        return None
+    opname, out_name = _TORCH_AXIS_BACKWARD[name]
+    kernel = _overload(getattr(A, opname), policy)
+    forward = {"softmax": A._softmax.default, "log_softmax": A._log_softmax.default}[name]
+    saved: dict = {}
+
+    def backward(x, g, out, tmp):
+        key = (x.data_ptr(), x.numel())
+        if key not in saved:
+            saved.clear()
+            saved[key] = forward(x, -1, False)
+        extra = {} if policy == "alloc" else {out_name: out}
+        return kernel(g, saved[key], -1, x.dtype, **extra)
+
+    return backward
 
 
 # ---- numexpr ---------------------------------------------------------------------------------

@@ -4,11 +4,27 @@ Method: every implementation is called once before timing (compilation excluded;
 separately as ``compile_s``), then ``repeat`` rounds each time the memory copy, fastact and
 every baseline in turn, so drift on a noisy machine hits all of them alike. A sample is
 ``number`` back-to-back calls (more for small arrays, so timer resolution does not matter);
-medians and quartiles are per call. Outputs and scratch arrays are preallocated.
+medians and quartiles are per call.
 
-``ratio_to_copy`` is fastact's median over the copy's median on the same array: the copy
-reads and writes the same bytes as a forward pass, so it is the physical floor of an
-elementwise kernel. ``speedup`` of a baseline is its median over fastact's (>1: fastact faster).
+Like for like: every side does the same work under one **allocation policy**.
+
+- ``out`` (the default): everyone writes into preallocated arrays. fastact with ``out=``,
+  NumPy's expression with ``out=`` and a preallocated scratch array, PyTorch through its own
+  out= kernels (``aten.<op>.out``, the ``*_backward.grad_input`` kernels autograd calls), the
+  copy as ``np.copyto``. An activation PyTorch only composes from several kernels has no
+  PyTorch entry under this policy (reported as such, not emulated).
+- ``alloc``: everyone allocates its result. ``fastact.<name>(x)``, NumPy's expression into
+  fresh arrays, ``torch.nn.functional``, the copy as ``x.copy()``.
+
+Threads are the same on both sides: one for the ``cpu`` target (``torch.set_num_threads(1)``,
+numexpr likewise), :func:`~fastact.activation.default_threads` for ``parallel``.
+
+``ratio_to_copy`` is the median over rounds of fastact's sample over the copy's sample *in
+the same round*: the copy reads and writes the same bytes as a forward pass, so it is the
+physical floor of an elementwise kernel. ``speedup`` of a baseline is likewise the median of
+its per-round time over fastact's (>1: fastact faster). ``loop`` (elementwise, policy ``out``)
+is the compiled contiguous loop called directly: ``overhead_s``, fastact's median minus the
+loop's, is what the Python-level call costs (what matters on small arrays).
 """
 
 from __future__ import annotations
@@ -120,6 +136,9 @@ def _installed(kind: str) -> bool:
     return True
 
 
+POLICIES = bl.POLICIES
+
+
 def run(
     activations: Iterable[Activation],
     *,
@@ -129,38 +148,46 @@ def run(
     baselines: Iterable[str] = BASELINES,
     repeat: int = 5,
     target: str = "cpu",
+    policies: Iterable[str] = ("out",),
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Benchmark every (activation, size, op); return the JSON-ready results document."""
+    """Benchmark every (policy, activation, size, op); return the JSON-ready results document."""
     activations, sizes, ops, baselines = list(activations), list(sizes), list(ops), list(baselines)
+    policies = list(policies)
+    for policy in policies:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
     notes = []
     for kind in baselines:
         if not _installed(kind):
             notes.append(f"{kind} is not installed: its baseline is skipped")
+    threads = 1 if target == "cpu" else default_threads()
     torch = bl.torch_module() if "torch" in baselines else None
     if torch is not None:
-        notes.append("torch.nn.functional allocates its output on every call (it has no out=)")
-        if target == "cpu":
-            torch.set_num_threads(1)
-    if "numexpr" in baselines and _installed("numexpr") and target == "cpu":
+        torch.set_num_threads(threads)
+    if "numexpr" in baselines and _installed("numexpr"):
         import numexpr
 
-        numexpr.set_num_threads(1)
+        numexpr.set_num_threads(threads)
     results = []
-    for size in sizes:
-        for act in activations:
-            x = make_input(act.name, size, dtype)
-            g = make_input("", size, dtype, seed=1)
-            if act.spec.kind == "axis":
-                results += _bench_axis(act, x, ops, baselines, repeat, torch, notes, progress)
-                continue
-            out, tmp, copy_out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
-            for x_ in (out, tmp, copy_out):
-                x_.fill(0)  # touch the pages so first-use faults stay out of the timings
-            for op in ops:
-                if progress:
-                    progress(f"{act.name} {op} n={size:,}")
-                results.append(_bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, notes))
+    for policy in policies:
+        for size in sizes:
+            for act in activations:
+                x = make_input(act.name, size, dtype)
+                g = make_input("", size, dtype, seed=1)
+                if act.spec.kind == "axis":
+                    results += _bench_axis(act, x, ops, baselines, repeat, torch, notes, progress, policy)
+                    continue
+                out, tmp, copy_out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+                for x_ in (out, tmp, copy_out):
+                    x_.fill(0)  # touch the pages so first-use faults stay out of the timings
+                for op in ops:
+                    if progress:
+                        label = f" ({policy})" if len(policies) > 1 else ""
+                        progress(f"{act.name} {op} n={size:,}{label}")
+                    results.append(
+                        _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, policy)
+                    )
     doc = {
         "schema": SCHEMA,
         "machine": machine_info(target),
@@ -171,6 +198,7 @@ def run(
             "ops": ops,
             "baselines": baselines,
             "repeat": repeat,
+            "policies": policies,
         },
         "notes": notes,
         "results": results,
@@ -178,7 +206,7 @@ def run(
     return doc
 
 
-def _bench_axis(act, x, ops, baselines, repeat, torch, notes, progress):
+def _bench_axis(act, x, ops, baselines, repeat, torch, notes, progress, policy="out"):
     """Axis-wise activations: rows of :data:`AXIS_ROW` elements (the axis last), forward and
     backward (grad has no meaning for them); the copy is of the same input array."""
     width = min(x.size, AXIS_ROW)
@@ -198,48 +226,88 @@ def _bench_axis(act, x, ops, baselines, repeat, torch, notes, progress):
             progress(f"{act.name} {op} n={xa.size:,}")
         out = np.zeros_like(fwd) if op == "forward" else np.zeros_like(xa)
         row = _bench_one(
-            act, op, xa, g, out, np.zeros_like(xa), np.zeros_like(xa), baselines, repeat, torch, notes
+            act, op, xa, g, out, np.zeros_like(xa), np.zeros_like(xa), baselines, repeat, torch, policy
         )
         results.append({**row, "compile_s": compile_s, "shape": list(xa.shape)})
     return results
 
 
-def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, notes):
+def _fastact_call(act, op, x, g, out, policy):
+    if policy == "alloc":
+        return {
+            "forward": lambda: act(x),
+            "grad": lambda: act.grad(x),
+            "backward": lambda: act.backward(x, g),
+        }[op]
+    return {
+        "forward": lambda: act(x, out=out),
+        "grad": lambda: act.grad(x, out=out),
+        "backward": lambda: act.backward(x, g, out=out),
+    }[op]
+
+
+def _loop_call(act, op, x, g, out):
+    """The compiled contiguous loop itself (no dispatch), at the default parameters."""
+    from ..kernels import cpu
+
+    _, loop = cpu.kernels(act.spec, op, label=act.qualified_name)
+    p = tuple(x.dtype.type(v) for v in act.spec.defaults)
+    xf, gf, of = x.reshape(-1), g.reshape(-1), out.reshape(-1)
+    if op == "backward":
+        return lambda: loop(xf, gf, of, *p)
+    return lambda: loop(xf, of, *p)
+
+
+def _baseline_call(kind, act, op, x, g, out, tmp, torch, policy):
+    """``(callable, None)`` for a working baseline, or ``(None, why it is missing)``."""
+    if not _installed(kind):
+        return None, "not installed"
+    if kind == "torch":
+        fn = bl.torch_baseline(act.name, op, policy)
+        if fn is None:
+            return None, bl.torch_reason(act.name, op, policy)
+        if policy == "alloc":
+            tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+            call = lambda: fn(tx, tg, None, None)  # noqa: E731
+        else:
+            tensors = [torch.from_numpy(a) for a in (x, g, out, tmp)]
+            call = lambda: fn(*tensors)  # noqa: E731
+    else:
+        fn = _baseline_fn(kind, act.name, op)
+        if fn is None:
+            return None, {"numpy": "no NumPy expression", "numexpr": "no numexpr expression"}[kind]
+        if policy == "alloc":
+            call = lambda: fn(x, g, np.empty_like(out), np.empty_like(tmp))  # noqa: E731
+        else:
+            call = lambda: fn(x, g, out, tmp)  # noqa: E731
+    try:
+        with np.errstate(all="ignore"):
+            call()
+    except NotImplementedError as exc:
+        return None, str(exc) or "not implemented"
+    except Exception as exc:  # a baseline that breaks is reported, not fatal
+        return None, f"error: {type(exc).__name__}: {exc}"
+    return call, None
+
+
+def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, policy="out"):
     size = x.size
     start = time.perf_counter()
     if act.spec.kind == "elementwise":
         act.ufunc(op)
     compile_s = time.perf_counter() - start
-    kernel = {
-        "forward": lambda: act(x, out=out),
-        "grad": lambda: act.grad(x, out=out),
-        "backward": lambda: act.backward(x, g, out=out),
-    }[op]
-    impls: dict[str, Callable[[], object]] = {"copy": lambda: np.copyto(copy_out, x), "fastact": kernel}
+    copy = (lambda: np.copyto(copy_out, x)) if policy == "out" else (lambda: x.copy())
+    impls: dict[str, Callable[[], object]] = {"copy": copy}
+    impls["fastact"] = _fastact_call(act, op, x, g, out, policy)
+    if policy == "out" and act.spec.kind == "elementwise" and act.target != "cuda":
+        impls["loop"] = _loop_call(act, op, x, g, out)
     status: dict[str, str] = {}
     for kind in baselines:
-        if not _installed(kind):
-            status[kind] = "not installed"
-            continue
-        fn = _baseline_fn(kind, act.name, op)
-        if fn is None:
-            status[kind] = "missing"
-            continue
-        if kind == "torch":
-            tensors = [torch.from_numpy(a) for a in (x, g, out, tmp)]
-            call = (lambda f, t: lambda: f(*t))(fn, tensors)
+        call, why = _baseline_call(kind, act, op, x, g, out, tmp, torch, policy)
+        if call is None:
+            status[kind] = why
         else:
-            call = (lambda f: lambda: f(x, g, out, tmp))(fn)
-        try:
-            with np.errstate(all="ignore"):
-                call()
-        except NotImplementedError as exc:
-            status[kind] = f"missing ({exc})"
-            continue
-        except Exception as exc:  # a baseline that breaks is reported, not fatal
-            status[kind] = f"error: {type(exc).__name__}: {exc}"
-            continue
-        impls[kind] = call
+            impls[kind] = call
     number = calls_per_sample(size)
     samples: dict[str, list[float]] = {k: [] for k in impls}
     with np.errstate(all="ignore"):
@@ -248,14 +316,23 @@ def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, note
         for _ in range(repeat):
             for k, fn in impls.items():
                 samples[k].append(_sample(fn, number))
-    stats = {k: Stats.of(v) for k, v in samples.items()}
-    return result_row(act, op, x, number, compile_s, stats, baselines, status)
+    row = result_row(act, op, x, number, compile_s, samples, baselines, status)
+    return {**row, "policy": policy}
 
 
-def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float, stats: dict[str, Stats],
-               baselines: Iterable[str], status: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+def _paired(num: list[float], den: list[float]) -> float:
+    """The median over rounds of ``num[i] / den[i]``: both timed in the same round, so drift
+    between rounds cancels."""
+    return float(np.median(np.asarray(num) / np.asarray(den)))
+
+
+def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float,
+               samples: dict[str, list[float]], baselines: Iterable[str],
+               status: dict[str, str]) -> dict[str, Any]:  # fmt: skip
     """One JSON result: fastact's and the copy's statistics, throughput, ratio to the copy and
-    each baseline's speed-up (or why it is missing). Shared by the CPU and CUDA benchmarks."""
+    each baseline's speed-up (or why it is missing), each ratio paired by round. Shared by
+    the CPU and CUDA benchmarks."""
+    stats = {k: Stats.of(v) for k, v in samples.items()}
     size = x.size
     fast = stats["fastact"]
     itemsize = x.dtype.itemsize
@@ -264,11 +341,11 @@ def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float, stats
     base = {}
     for kind in baselines:
         if kind in stats:
-            s = stats[kind]
-            base[kind] = {**s.__dict__, "speedup": s.median_s / fast.median_s, "status": "ok"}
+            base[kind] = {**stats[kind].__dict__, "speedup": _paired(samples[kind], samples["fastact"]),
+                          "status": "ok"}  # fmt: skip
         else:
             base[kind] = {"status": status[kind]}
-    return {
+    row = {
         "activation": act.name,
         "source": act.qualified_name.split(":")[0],
         "op": op,
@@ -282,9 +359,13 @@ def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float, stats
             "gb_per_s": nbytes / fast.median_s / 1e9,
         },
         "copy": {**stats["copy"].__dict__, "gb_per_s": copy_bytes / stats["copy"].median_s / 1e9},
-        "ratio_to_copy": fast.median_s / stats["copy"].median_s,
+        "ratio_to_copy": _paired(samples["fastact"], samples["copy"]),
         "baselines": base,
     }
+    if "loop" in stats:
+        row["loop"] = stats["loop"].__dict__
+        row["overhead_s"] = fast.median_s - stats["loop"].median_s
+    return row
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -297,47 +378,96 @@ def _time(s: float) -> str:
     return f"{s / 1e-9:.3g} ns"
 
 
+#: short table cells for the reasons a baseline is missing (the JSON keeps the full reason)
+_SHORT = {
+    "not installed": "not inst.",
+    "torch not installed": "not inst.",
+    "no NumPy expression": "no expr",
+    "no numexpr expression": "no expr",
+    "no CuPy expression": "no expr",
+    "no torch kernel": "no kernel",
+    "no torch out= kernel": "no out=",
+    "no torch out= kernel (torch composes it)": "composite",
+    "no torch backward kernel (autograd composes it)": "composite",
+    "no torch kernel (torch has no elementwise derivative op)": "no kernel",
+}
+
+
 def _speedup(entry: dict) -> str:
     if entry.get("status") == "ok":
         return f"{entry['speedup']:.2f}x"
-    return "n/a" if entry["status"] == "not installed" else "-"
+    status = entry["status"]
+    if status in _SHORT:
+        return _SHORT[status]
+    if "scipy" in status:
+        return "no scipy"
+    return "error" if status.startswith("error") else "missing"
+
+
+_POLICY_TITLE = {
+    "out": "policy out: every side writes into preallocated arrays (fastact out=, NumPy out=, "
+    "PyTorch's aten out= kernels, copy = np.copyto)",
+    "alloc": "policy alloc: every side allocates its result (fastact.f(x), NumPy into fresh arrays, "
+    "torch.nn.functional, copy = x.copy())",
+}
 
 
 def render(doc: dict[str, Any], show_compile: bool = False) -> str:
-    """The results as one aligned text table, with the machine and the notes under it."""
+    """The results as aligned text tables (one per allocation policy), the machine and notes."""
     cfg, machine = doc["config"], doc["machine"]
+    policies = cfg.get("policies", ["out"])
     multi_op = len(cfg["ops"]) > 1
     multi_size = len(cfg["sizes"]) > 1
-    header = ["activation"] + (["op"] if multi_op else []) + (["size"] if multi_size else [])
     cuda = cfg["target"] == "cuda"
-    header += ["median", "Gelem/s", "GB/s", "x copy"] + [f"vs {b}" for b in cfg["baselines"]]
-    header += ["end-to-end"] if cuda else []
-    header += ["compile"] if show_compile else []
-    rows = []
-    for r in doc["results"]:
-        row = (
-            [r["activation"]] + ([r["op"]] if multi_op else []) + ([f"{r['size']:.0e}"] if multi_size else [])
-        )
-        row += [
-            _time(r["fastact"]["median_s"]),
-            f"{r['fastact']['elements_per_s'] / 1e9:.2f}",
-            f"{r['fastact']['gb_per_s']:.1f}",
-            f"{r['ratio_to_copy']:.2f}",
-        ]
-        row += [_speedup(r["baselines"][b]) for b in cfg["baselines"]]
-        row += [_time(r["end_to_end_s"])] if cuda else []
-        row += [_time(r["compile_s"])] if show_compile else []
-        rows.append(row)
-    lines = table(rows, header, numeric_right=True).splitlines()
-    copies = {r["size"]: r["copy"] for r in doc["results"] if r["op"] == cfg["ops"][0]}
+    small = any("overhead_s" in r and r["size"] <= 100_000 for r in doc["results"])
+    lines: list[str] = []
+    for policy in policies:
+        header = ["activation"] + (["op"] if multi_op else []) + (["size"] if multi_size else [])
+        header += ["median", "Gelem/s", "GB/s", "x copy"]
+        header += ["over loop"] if small and policy == "out" else []
+        header += [f"vs {b}" for b in cfg["baselines"]]
+        header += ["end-to-end"] if cuda else []
+        header += ["compile"] if show_compile else []
+        rows = []
+        for r in doc["results"]:
+            if r.get("policy", "out") != policy:
+                continue
+            row = [r["activation"]] + ([r["op"]] if multi_op else [])
+            row += [f"{r['size']:.0e}"] if multi_size else []
+            row += [
+                _time(r["fastact"]["median_s"]),
+                f"{r['fastact']['elements_per_s'] / 1e9:.2f}",
+                f"{r['fastact']['gb_per_s']:.1f}",
+                f"{r['ratio_to_copy']:.2f}",
+            ]
+            if small and policy == "out":
+                row += [_time(max(r["overhead_s"], 0.0)) if "overhead_s" in r else "-"]
+            row += [_speedup(r["baselines"][b]) for b in cfg["baselines"]]
+            row += [_time(r["end_to_end_s"])] if cuda else []
+            row += [_time(r["compile_s"])] if show_compile else []
+            rows.append(row)
+        if len(policies) > 1 or policy != "out":
+            lines += [_POLICY_TITLE[policy], ""]
+        lines += table(rows, header, numeric_right=True).splitlines() + [""]
+    copies = {r["size"]: r["copy"] for r in doc["results"]
+              if r["op"] == cfg["ops"][0] and r.get("policy", "out") == policies[0]}  # fmt: skip
     copy_line = "; ".join(
         f"n={n:.0e}: {_time(c['median_s'])} ({c['gb_per_s']:.1f} GB/s)" for n, c in copies.items()
     )
+    reasons = sorted({e["status"] for r in doc["results"] for e in r["baselines"].values()} - {"ok"})
     lines += [
-        "",
         f"target {cfg['target']}, {cfg['dtype']}, median of {cfg['repeat']} rounds; memory copy {copy_line}",
-        "x copy: fastact time / memory-copy time (1.0 = memory bound); vs X: X's time / fastact's time "
-        "(>1: fastact faster; '-' no baseline expression, 'n/a' not installed)",
+        "x copy: fastact time / memory-copy time in the same round (1.0 = memory bound); vs X: X's time / "
+        "fastact's time in the same round (>1: fastact faster)",
+    ]
+    if small and "out" in policies:
+        lines += ["over loop: fastact's median minus its compiled loop called directly (the call's overhead)"]
+    if reasons:
+        legend: dict[str, list[str]] = {}
+        for why in reasons:
+            legend.setdefault(_speedup({"status": why}), []).append(why)
+        lines += ["missing baselines: " + "; ".join(f"{k} = {' or '.join(v)}" for k, v in legend.items())]
+    lines += [
         f"machine: {machine['cpu']}, {machine['cores']} cores, threads {machine['threads']}; "
         f"numpy {machine['numpy']}, numba {machine['numba']}, torch {machine['torch'] or '-'}, "
         f"numexpr {machine['numexpr'] or '-'}",
@@ -363,7 +493,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[dict[str, An
     """Ratios old/new of fastact's median per (activation, op, size, dtype) both runs share."""
 
     def key(r):
-        return (r["activation"], r["op"], r["size"], r["dtype"])
+        return (r["activation"], r["op"], r["size"], r["dtype"], r.get("policy", "out"))
 
     before = {key(r): r for r in old["results"]}
     rows, cells = [], []

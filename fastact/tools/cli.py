@@ -807,6 +807,11 @@ def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
 )  # fmt: skip
 @click.option("--repeat", type=click.IntRange(1, 1000), default=5, show_default=True, help="Timed rounds.")
 @click.option(
+    "--policy", type=click.Choice(["out", "alloc", "both"]), default="out", show_default=True,
+    help="Allocation policy, the same on every side: out = all write into preallocated arrays "
+    "(PyTorch through its out= kernels); alloc = all allocate their result; both = one table each.",
+)  # fmt: skip
+@click.option(
     "--compile", "show_compile", is_flag=True, help="Show the first-use compile (or cache-load) time."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
@@ -818,8 +823,8 @@ def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
     help="Compare two saved runs instead of measuring.",
 )  # fmt: skip
 def bench(
-    names, target, engine, workers, chunk, dtype, sizes, op, baselines, repeat, show_compile, as_json, output,
-    compare,
+    names, target, engine, workers, chunk, dtype, sizes, op, baselines, repeat, policy, show_compile, as_json,
+    output, compare,
 ):  # fmt: skip
     """Time activations beside a memory copy of the same array and NumPy/PyTorch/numexpr.
 
@@ -855,10 +860,13 @@ def bench(
     if target == "cuda":
         run = bench_cuda.run
         baselines = list(bench_cuda.BASELINES) if baselines is None else baselines
+        if policy != "out":
+            raise CLIError("--policy alloc/both is for the host targets (the CUDA bench preallocates)", 2)
     else:
-        run = functools.partial(bench_mod.run, target=target)
+        policies = ["out", "alloc"] if policy == "both" else [policy]
+        run = functools.partial(bench_mod.run, target=target, policies=policies)
         baselines = list(bench_mod.BASELINES) if baselines is None else baselines
-    tasks = len(activations) * len(ops) * len(sizes)
+    tasks = len(activations) * len(ops) * len(sizes) * (2 if policy == "both" else 1)
     with click.progressbar(
         length=tasks, label="fastact bench", file=sys.stderr, show_pos=True,
         hidden=as_json or not sys.stderr.isatty(),
