@@ -10,16 +10,37 @@ import pytest
 PATH = Path(__file__).resolve().parents[1] / "bench" / "benchmarks" / "activations.py"
 
 
-@pytest.fixture(scope="module")
-def suite():
-    spec = importlib.util.spec_from_file_location("fastact_asv_suite", PATH)
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_elementwise_benchmarks_run(suite):
-    for cls, method in ((suite.ElementwiseForward, "time_forward"), (suite.ElementwiseGrad, "time_grad"),
+@pytest.fixture(scope="module")
+def suite():
+    return _load("fastact_asv_suite")
+
+
+@pytest.fixture(scope="module")
+def full_suite():
+    """The opt-in cross product (FASTACT_ASV_ALL=1): every builtin, grad timed too."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FASTACT_ASV_ALL", "1")
+    try:
+        return _load("fastact_asv_suite_all")
+    finally:
+        mp.undo()
+
+
+def test_tracking_set_is_small_and_the_full_set_opt_in(suite, full_suite):
+    assert not hasattr(suite, "ElementwiseGrad") and suite.RatioToNumpy.params[2] == ["forward", "backward"]
+    assert set(full_suite.NAMES) == set(full_suite.BUILTIN) and len(full_suite.NAMES) > 30
+    assert full_suite.RatioToNumpy.params[2] == ["forward", "grad", "backward"]
+
+
+def test_elementwise_benchmarks_run(suite, full_suite):
+    for cls, method in ((suite.ElementwiseForward, "time_forward"), (full_suite.ElementwiseGrad, "time_grad"),
                         (suite.ElementwiseBackward, "time_backward")):  # fmt: skip
         for impl in ("fastact", "numpy"):
             b = cls()
@@ -51,18 +72,31 @@ def test_ratio_benchmarks(suite):
         suite.RatioToNumpy().setup("mish", "float32", "grad")
 
 
-def test_missing_numpy_expression_skips_in_setup(suite):
+def test_ratio_to_torch(suite):
+    pytest.importorskip("torch")
+    for args in (("silu", "float32", "backward"), ("softmax", "float32", "forward")):
+        b = suite.RatioToTorch()
+        b.size = 10_000
+        b.setup(*args)
+        ratio = b.track_ratio_to_torch()
+        assert isinstance(ratio, float) and 0 < ratio < 1000, (args, ratio)
+    for args in (("x*tanh.softplus", "float32", "forward"), ("mish", "float32", "backward")):
+        with pytest.raises(NotImplementedError, match="no torch"):
+            suite.RatioToTorch().setup(*args)
+
+
+def test_missing_numpy_expression_skips_in_setup(suite, full_suite):
     # mish has a NumPy forward but no grad: grad/backward skip in setup; forward runs
     b = suite.ElementwiseForward()
     b.setup("mish", "float32", 1000, "numpy")
     b.time_forward()
-    for cls in (suite.ElementwiseGrad, suite.ElementwiseBackward):
+    for cls in (full_suite.ElementwiseGrad, suite.ElementwiseBackward):
         with pytest.raises(NotImplementedError):
             cls().setup("mish", "float32", 1000, "numpy")
     with pytest.raises(NotImplementedError):
         suite.AxisBackward().setup("softmax", "float32", (10, 1000), "numpy")
     # no time_ method of the suite raises NotImplementedError itself
-    for name, obj in vars(suite).items():
+    for name, obj in [*vars(suite).items(), *vars(full_suite).items()]:
         if isinstance(obj, type) and not name.startswith("_"):
             for attr in vars(obj).values():
                 if callable(attr) and attr.__name__.startswith(("time_", "peakmem_", "track_")):

@@ -72,11 +72,13 @@ class ElementwiseForward(_Elementwise):
         self.call()
 
 
-class ElementwiseGrad(_Elementwise):
-    op = "grad"
+if ALL:  # the tracking set times forward and backward; grad (f' alone) only in the full run
 
-    def time_grad(self, *params):
-        self.call()
+    class ElementwiseGrad(_Elementwise):
+        op = "grad"
+
+        def time_grad(self, *params):
+            self.call()
 
 
 class ElementwiseBackward(_Elementwise):
@@ -175,7 +177,7 @@ class RatioToNumpy:
     impls as separate parameters; this is the figure a regression of fastact shows in,
     independent of the machine. Ops without a NumPy expression are skipped in setup."""
 
-    params = [NAMES, DTYPES, ["forward", "grad", "backward"]]
+    params = [NAMES, DTYPES, ["forward", "grad", "backward"] if ALL else ["forward", "backward"]]
     param_names = ["activation", "dtype", "op"]
     timeout = 300
     unit = "ratio"
@@ -192,6 +194,46 @@ class RatioToNumpy:
         return _interleaved_ratio(self.fastact, self.numpy, self.size)
 
     track_ratio_to_numpy.unit = "ratio"
+
+
+class RatioToTorch:
+    """fastact's time over PyTorch's own CPU kernel for the same op, both writing into
+    preallocated outputs (``aten.<op>.out``, the fused ``*_backward.grad_input`` kernels) on one
+    thread, interleaved in one process (below 1 = fastact faster). Skipped in setup where
+    torch is not installed in the benchmark environment or has no such kernel."""
+
+    params = [NAMES + ["softmax", "log_softmax", "logsumexp"], DTYPES, ["forward", "backward"]]
+    param_names = ["activation", "dtype", "op"]
+    timeout = 300
+    unit = "ratio"
+    size = 10_000_000
+
+    def setup(self, name, dtype, op):
+        np.seterr(all="ignore")
+        torch = baselines.torch_module()
+        if torch is None:
+            raise NotImplementedError("torch is not installed in this environment")
+        fn = baselines.torch_baseline(name, op, "out")
+        if fn is None:
+            raise NotImplementedError(baselines.torch_reason(name, op, "out"))
+        torch.set_num_threads(1)
+        act = fastact.get(name)
+        x = make_input(name, self.size, dtype)
+        if act.spec.kind == "axis":
+            x = x.reshape(-1, 1000)
+        y = act(x)
+        g = make_input("", y.size, dtype, seed=1).reshape(y.shape)
+        out = np.zeros_like(y if op == "forward" else x)
+        tensors = [torch.from_numpy(a) for a in (x, g, np.zeros_like(out), np.zeros_like(x))]
+        self.torch = lambda: fn(*tensors)
+        self.fastact = (lambda: act(x, out=out)) if op == "forward" else (lambda: act.backward(x, g, out=out))
+        self.torch()
+        self.fastact()
+
+    def track_ratio_to_torch(self, *params):
+        return _interleaved_ratio(self.fastact, self.torch, self.size)
+
+    track_ratio_to_torch.unit = "ratio"
 
 
 AXIS_BUILTIN = [e.spec.name for e in fastact.REGISTRY.entries("axis") if e.builtin]
