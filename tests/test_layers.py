@@ -5,7 +5,7 @@ Tiers, from the bottom (README, "How it works"):
 
 0. ``errors``, ``_version``
 1. ``_jit`` (the one hook through which Numba stays lazy)
-2. ``spec``, ``fmath``
+2. ``spec``, ``fmath``, ``fmath_ext``
 3. ``registry``, ``_arrays``, ``_threads``, ``cache``
 4. ``kernels.*``
 5. ``catalog.*``
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1] / "fastact"
 TIERS = [
     {"fastact.errors", "fastact._version"},
     {"fastact._jit"},
-    {"fastact.spec", "fastact.fmath"},
+    {"fastact.spec", "fastact.fmath", "fastact.fmath_ext"},
     {"fastact.registry", "fastact._arrays", "fastact._threads", "fastact.cache"},
     {"fastact.kernels.*"},
     {"fastact.catalog.*"},
