@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import fastact as fa
-from fastact.tools import bench
+from fastact.tools import bench, bench_compile
 from fastact.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,12 +123,12 @@ def test_uninstalled_baseline_is_a_note(monkeypatch):
 
 def test_table_output_and_output_file(tmp_path):
     path = tmp_path / "run.json"
-    result = _bench("relu", "gelu", "--size", "1e3", "--repeat", "2", "--output", str(path), "--compile")
+    result = _bench("relu", "gelu", "--size", "1e3", "--repeat", "2", "--output", str(path))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:5] == ["activation", "median", "Gelem/s", "GB/s", "x"]
     assert lines[1].startswith("relu") and lines[2].startswith("gelu")
-    assert "memory copy n=1e+03" in result.stdout and "compile" in lines[0]
+    assert "memory copy n=1e+03" in result.stdout
     assert json.loads(path.read_text())["config"]["repeat"] == 2
 
 
@@ -191,3 +191,15 @@ def test_asv_suite_is_discoverable():
         text=True,
     )
     assert result.returncode == 0 and "No problems found" in result.stdout, result.stdout + result.stderr
+
+
+def test_compile_reports_cold_and_warm_first_use():
+    result = _bench("relu", "--size", "64", "--repeat", "1", "--baseline", "none", "--compile", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert "compile" in bench.render(doc, show_compile=True).splitlines()[0]
+    (row,) = doc["first_use"]
+    assert row["activation"] == "relu" and row["op"] == "forward"
+    assert all(row[k] > 0 for k in ("cold_s", "warm_s", "numba_import_s", "fastact_import_s"))
+    text = bench_compile.render([row])
+    assert "cold (compile)" in text and "warm (cache load)" in text

@@ -39,7 +39,7 @@ from ..registry import REGISTRY
 from ..testing import verify as verify_mod
 from ..testing.checks import check_spec
 from . import bench as bench_mod
-from . import bench_cuda, bench_dask, plugin_tools
+from . import bench_compile, bench_cuda, bench_dask, plugin_tools
 from . import compare as cmp
 from . import plot as plot_mod
 from .bench import BASELINES
@@ -812,8 +812,9 @@ def _baseline_list(ctx, param, value: str | None) -> list[str] | None:
     "(PyTorch through its out= kernels); alloc = all allocate their result; both = one table each.",
 )  # fmt: skip
 @click.option(
-    "--compile", "show_compile", is_flag=True, help="Show the first-use compile (or cache-load) time."
-)
+    "--compile", "show_compile", is_flag=True,
+    help="Also measure first use in fresh processes: cold-cache compile and warm-cache load per kernel.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of the table.")
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), help="Also write the JSON results here."
@@ -885,10 +886,14 @@ def bench(
             repeat=repeat,
             progress=progress,
         )
+        if show_compile:
+            doc["first_use"] = bench_compile.run([a.name for a in activations], ops, dtype)
     if as_json:
         echo_json(doc)
     else:
         click.echo(bench_mod.render(doc, show_compile=show_compile))
+        if show_compile:
+            click.echo("\n" + bench_compile.render(doc["first_use"]))
     if output:
         write_or_print(output, json.dumps(jsonable(doc), indent=2) + "\n", printed=as_json)
 
