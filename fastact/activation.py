@@ -243,14 +243,14 @@ class Activation(Bound, kind="elementwise"):
             fast = self._fast_ops[op] = self._prepare_fast(op)
         if fast is False:
             return MISS
-        loop, p32, p64 = fast
+        loop32, loop64, p32, p64 = fast
         tx = type(x)
         if tx is np.ndarray:
             dt = x.dtype
             if dt is F64:
-                p = p64
+                loop, p = loop64, p64
             elif dt is F32:
-                p = p32
+                loop, p = loop32, p32
             else:
                 return MISS
             if params:
@@ -289,7 +289,7 @@ class Activation(Bound, kind="elementwise"):
         ):
             # a scalar: one-element arrays through the same loop (so the same bits) -> a scalar
             dt = F32 if tx is np.float32 else F64
-            p = p32 if dt is F32 else p64
+            loop, p = (loop32, p32) if dt is F32 else (loop64, p64)
             if params:
                 p = self._fast_params(params, dt)
                 if p is None:
@@ -303,8 +303,9 @@ class Activation(Bound, kind="elementwise"):
         return MISS
 
     def _prepare_fast(self, op):
-        """``(loop, float32 defaults, float64 defaults)``, or ``False`` when this activation
-        never takes the fast path (a CUDA target, or no kernel for ``op``)."""
+        """``(float32 loop, float64 loop, float32 defaults, float64 defaults)`` (the loops'
+        native entry points: no per-call overload resolution), or ``False`` when this
+        activation never takes the fast path (a CUDA target, or no kernel for ``op``)."""
         if self.target == "cuda" or (op != "forward" and self.spec.derivative is None):
             return False
         _, loop = self._kernels(op)
@@ -312,7 +313,9 @@ class Activation(Bound, kind="elementwise"):
         defaults = [p.default for p in spec.params]
         if spec.check_params is not None and spec.check_params(*defaults):
             return False  # defaults that fail their own check: let the general path say so
-        return loop, tuple(np.float32(v) for v in defaults), tuple(np.float64(v) for v in defaults)
+        entry = cpu.entry_points(loop)
+        return (entry["float32"], entry["float64"],
+                tuple(np.float32(v) for v in defaults), tuple(np.float64(v) for v in defaults))  # fmt: skip
 
     def _fast_params(self, params, dt):
         """Positional scalar parameters (the rest at their defaults) checked against their
