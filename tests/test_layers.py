@@ -12,7 +12,8 @@ Tiers, from the bottom (README, "How it works"):
 6. ``activation``, ``axis``, ``daskarray``, ``composition``
 7. ``testing.*``
 8. ``fastact`` (the package root), ``plugin``
-9. ``tools.*``, ``__main__``
+9. ``tools.*``, ``__main__``, and the bridges on the public API: ``numba_ext`` (loaded by Numba
+   through its ``numba_extensions`` entry point), ``torch``, ``jax``
 
 Imports of fastact modules inside functions are allowed only for the kernel modules that
 import Numba when imported (``import fastact`` must not). Private names (``_x``) are
@@ -36,7 +37,7 @@ TIERS = [
     {"fastact.activation", "fastact.axis", "fastact.daskarray", "fastact.composition"},
     {"fastact.testing.*"},
     {"fastact", "fastact.plugin"},
-    {"fastact.tools.*", "fastact.__main__"},
+    {"fastact.tools.*", "fastact.__main__", "fastact.numba_ext", "fastact.torch", "fastact.jax"},
 ]
 #: fastact modules that import Numba at import time: reached lazily, from inside functions
 NUMBA_AT_IMPORT = {"fastact.kernels.rows", "fastact.kernels.cuda_rows_impl"}
