@@ -46,7 +46,7 @@ def test_check_plugin_passes_a_good_plugin_by_dist_and_by_module(plugins):
 @pytest.mark.parametrize(
     "target, fragment",
     [
-        ("wrong-plugin", "wrong-plugin:cube: grad: disagrees with a finite difference of the reference"),
+        ("wrong-plugin", "wrong-plugin:cube: grad: float32: disagrees with a finite difference of the reference"),
         ("nocompile-plugin", "nocompile-plugin:uncompilable: compile: nocompile-plugin:uncompilable: "
                              "the forward kernel does not compile with Numba"),
         ("broken-plugin", "broken-plugin: load: fa_broken_plugin = fa_broken_plugin:specs: failed to load: "
@@ -216,3 +216,23 @@ def test_check_plugin_contains_a_module_that_exits_or_prints(tmp_path, monkeypat
     data = json.loads(result.stdout)
     assert data["problems"][0]["message"] == "failed to import: SystemExit: 4"
     assert "chatter" in result.stderr
+
+
+def test_c_symbols_follow_one_rule_in_c_api_and_the_header(plugins, tmp_path):
+    """fastact_<NAME>_<entry>: the plain name when it resolves to the activation (a plugin's
+    too), dist__name only for one that lost a name conflict; c_api and c-header agree."""
+    from fastact.kernels.cabi import c_name
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fa.FastactWarning)
+        won, lost = fa.get("bent_square").qualified_name, fa.get("zz-dup-plugin:bent_square").qualified_name
+        assert (c_name(won), c_name(lost)) == ("bent_square", "zz_dup_plugin__bent_square")
+        signature = fa.c_api("bent_square")["forward_f32"].signature
+        assert signature == "float fastact_bent_square_forward_f32(float x, float a)"
+        lost_signature = fa.c_api("zz-dup-plugin:bent_square")["forward_f64"].signature
+    assert lost_signature == "double fastact_zz_dup_plugin__bent_square_forward_f64(double x, double a)"
+    result = run("c-header", "bent_square", "zz-dup-plugin:bent_square", "-o", str(tmp_path / "h.h"))
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "h.h").read_text()
+    assert "typedef float (*fastact_bent_square_forward_f32_t)(float x, float a);" in text
+    assert "typedef double (*fastact_zz_dup_plugin__bent_square_forward_f64_t)(double x, double a);" in text

@@ -8,6 +8,15 @@ For an activation with parameters ``p1..pk`` (k may be 0) and ``T`` = float or d
   ``backward`` (y = g * f'(x)); ``params`` points to k doubles (rounded to T first, as the
   ufuncs round parameters to the input's type) and may be NULL when k = 0.
 
+**Symbol names: one rule.** Every entry point is ``fastact_<NAME>_<entry>`` (``entry`` like
+``forward_f32``), in :attr:`CFunction.signature`, :attr:`CFunction.symbol` and the header's
+``fastact_<NAME>_<entry>_t`` typedefs alike. ``NAME`` is the name ``fastact.get`` resolves to
+the activation: its plain name (builtin, plugin or run-time registration: ``smish`` gives
+``fastact_smish_forward_f32``); only an activation reachable by its qualified name alone (a
+plugin that lost a name conflict, ``zoo:gelu``) uses that, with ``:`` written ``__`` and any
+other character outside ``[A-Za-z0-9_]`` as ``_`` (``fastact_zoo__gelu_forward_f32``), so
+two activations never share a symbol. :func:`c_name` computes it.
+
 The same scalar code as the ufuncs (float32 evaluated in float64 unless the spec is
 float32-native), so C, C++, Cython, ctypes and ``scipy.LowLevelCallable`` callers get the
 same results. Each entry compiles on first access; :func:`header` writes the matching C
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 
 from .._version import __version__
 from ..errors import CompileError, compile_summary
+from ..registry import REGISTRY
 from ..spec import ABI_VERSION, ActivationSpec
 from .cpu import jit
 
@@ -66,6 +76,17 @@ def c_comment(text: str) -> str:
     while "*/" in flat or "/*" in flat:
         flat = flat.replace("*/", "* /").replace("/*", "/ *")
     return flat
+
+
+def c_name(qualified_name: str) -> str:
+    """The ``NAME`` of an activation's C symbols (see the module docstring): its plain name
+    when that resolves to it, else its qualified name as an identifier (a lost conflict)."""
+    name = qualified_name.rpartition(":")[2]
+    try:
+        owner = REGISTRY.entry(name).qualified_name
+    except LookupError:
+        owner = None
+    return c_identifier(name if owner == qualified_name else qualified_name)
 
 
 def _symbol(name: str, key: str) -> str:
@@ -158,7 +179,8 @@ class CApi(Mapping):
             raise CompileError(
                 f"{self.label}: the C entry point {key} does not compile: {compile_summary(exc)}"
             ) from exc
-        return CFunction(_symbol(spec.name, key), compiled.address, prototype(spec, key), compiled)
+        name = c_name(self.label)
+        return CFunction(_symbol(name, key), compiled.address, prototype(spec, key, name), compiled)
 
 
 def header(entries: list[tuple[str, ActivationSpec]]) -> str:

@@ -34,7 +34,7 @@ from ..errors import (
     SpecError,
     UnknownActivationError,
 )
-from ..kernels.cabi import header
+from ..kernels.cabi import c_name, header
 from ..registry import REGISTRY
 from ..testing import verify as verify_mod
 from ..testing.checks import check_spec
@@ -487,7 +487,7 @@ def check_plugin(target: str, n: int, cuda: str | None, as_json: bool) -> None:
     reference within the stated max ULP (float32 and float64) and keeps its signed zeros; NaN
     and infinities agree with the reference; the derivative matches the reference derivative
     and, like every parameter derivative, finite differences of the forward reference over
-    |x| from 1e-4 to 1e3 (and a few to 1e8). One line per problem, naming DIST:NAME and the
+    |x| from 1e-4 to 1e3 (and a few to 1e4). One line per problem, naming DIST:NAME and the
     parameter set; exit code 1 when there is any.
     """
     if cuda == "sim":
@@ -548,9 +548,8 @@ def c_header(names: tuple[str, ...], output: str | None) -> None:
             raise CLIError(
                 f"{e.spec.name} is axis-wise: C entry points exist for elementwise activations only", 2
             )
-    text = header(
-        [(e.spec.name if e.source in ("fastact", "runtime") else e.qualified_name, e.spec) for e in entries]
-    )
+    # the symbols' NAME follows cabi's one rule, the same as fastact.c_api(...).signature
+    text = header([(c_name(e.qualified_name), e.spec) for e in entries])
     if output is None:
         click.echo(text, nl=False)
         return
