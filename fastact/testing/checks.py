@@ -20,7 +20,7 @@ and dtype, with the count of other failing cases:
   twice the bound, and Richardson-extrapolated central differences of the forward reference
   (relative step 1e-6; tolerance 1e-5 relative plus 1e-6 absolute, 1.6e-5 in float32, plus
   the reference's rounding noise, or the spec's own grad bound) on :func:`fd_points` (|x|
-  from 1e-4 to 1e3 log-spaced, a few to 1e8, and [-6, 6]) in float32 and float64, wherever
+  from 1e-4 to 1e3 log-spaced, a few to 1e4, and [-6, 6]) in float32 and float64, wherever
   the two step sizes agree (not at kinks, inside the domain);
   backward is ``g * grad``;
 - ``param:NAME``: each parameter derivative matches the same finite difference in that
@@ -280,10 +280,12 @@ def _backward(act, g, x):
 def fd_points(seed: int = 3, n: int = 400) -> np.ndarray:
     """Where derivatives are checked against finite differences of the forward reference: a
     quarter uniform on [-6, 6], the rest log-spaced magnitudes of both signs from 1e-4 to 1e3
-    (the tails where a wrong branch for ``x > 8`` hides), plus a few out to ±1e8."""
+    (the tails where a wrong branch for ``x > 8`` hides), plus a few out to ±1e4. Not
+    further: there the relative step (1e-6 |x| >= 1e-2) is no longer small against an
+    oscillation such as snake's sin(a x), and three steps can agree by chance."""
     rng = np.random.default_rng(seed)
     k = n // 4
-    mags = np.concatenate([10.0 ** rng.uniform(-4, 3, n - 2 * k), 10.0 ** rng.uniform(3, 8, k // 4)])
+    mags = np.concatenate([10.0 ** rng.uniform(-4, 3, n - 2 * k), 10.0 ** rng.uniform(3, 4, k // 4)])
     signs = rng.choice([-1.0, 1.0], mags.size)
     return np.concatenate([rng.uniform(-6.0, 6.0, k), signs * mags, [8.5, -8.5, 12.0, -12.0]])
 
@@ -311,17 +313,22 @@ FD_STEP, FD_RTOL = 1e-6, 1e-5
 
 
 def _richardson(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray):
-    """``(derivative, usable)``: Richardson's extrapolation of central differences with steps h
-    and h/2 (error O(h^4)), usable where the two agree (not within h of a kink or the edge
-    of the domain, no overflow); the agreement is judged against the rounding noise of f."""
+    """``(derivative, usable, noise)``: Richardson's extrapolation of central differences with
+    steps h and h/2 (error O(h^4)), usable where those and a third with h/4 agree (not within
+    h of a kink or the edge of the domain, no overflow, h small against the function's scale);
+    the agreement is judged against the rounding noise of f."""
     with np.errstate(all="ignore"):
         up, down = f(x + h), f(x - h)
         up2, down2 = f(x + h / 2), f(x - h / 2)
         d1 = (up - down) / (2 * h)
         d2 = (up2 - down2) / h
+        d4 = (f(x + h / 4) - f(x - h / 4)) / (h / 2)
         fd = (4 * d2 - d1) / 3
         noise = 64 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down)) / h
-        usable = np.isfinite(fd) & (np.abs(d1 - d2) <= FD_RTOL * np.abs(fd) / 4 + noise)
+        close = FD_RTOL * np.abs(fd) / 4 + 2 * noise
+        # three steps agreeing: two can agree by chance where h is no small step (a fast
+        # oscillation like sin(24 x) at |x| = 6e7, where h = 65)
+        usable = np.isfinite(fd) & (np.abs(d1 - d2) <= close) & (np.abs(d2 - d4) <= close)
     return fd, usable, noise
 
 

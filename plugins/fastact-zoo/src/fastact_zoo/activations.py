@@ -11,25 +11,26 @@ import math
 
 import numpy as np
 
-from fastact.plugin import ActivationSpec, Param, Properties, exp, expm1, jitable, log1p
+from fastact.plugin import (
+    ActivationSpec,
+    Param,
+    Properties,
+    erf,
+    exp,
+    expm1,
+    jitable,
+    like,
+    log1p,
+    sigmoid,
+    sin,
+    softplus,
+)
 
 INF = math.inf
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 
 
 # ---- shared scalar helpers ------------------------------------------------------------------
-
-
-@jitable
-def _sigmoid(x):
-    e = exp(-abs(x))
-    r = 1.0 / (1.0 + e)
-    return r if x >= 0.0 else e * r
-
-
-@jitable
-def _softplus(x):
-    return (x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))
 
 
 def _np_sigmoid(x):
@@ -51,15 +52,27 @@ def _f64(x):
 # ---- snake ----------------------------------------------------------------------------------
 
 
+# sin is fastact.plugin's (vectorizable): exact argument reduction below its TRIG_LIMIT (2^52
+# in float64), bounded beyond. Above |a x| = 2^53 the term sin^2(a x)/a is below half an ULP
+# of x, so snake(x) = x there whatever sin returns.
+
+
 @jitable
 def snake(x, a):
-    s = math.sin(a * x)
-    return x if abs(x) == INF else x + s * s / a
+    u = a * x
+    s = sin(u)
+    y = x + s * s / a
+    # |a x| > 2^53 (or a x overflowing the dtype): sin^2(a x)/a is below half an ULP of x
+    return x if abs(u) > like(x, 9007199254740992.0) else y
+
+
+# The derivatives keep math.sin on a float64 argument (a scalar libm call, exact for every x):
+# sin(2 a x) matters at every |x|, and fmath_ext's sin is exact only below its TRIG_LIMIT.
 
 
 @jitable
 def snake_d(x, a):
-    return 1.0 + math.sin(2.0 * a * x)
+    return 1.0 + math.sin(2.0 * float(a) * float(x))
 
 
 @jitable
@@ -70,8 +83,9 @@ def snake_da(x, a):
 
 def np_snake(x, a):
     x = _f64(x)
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isinf(x), x, x + np.sin(a * x) ** 2 / a)
+    with np.errstate(all="ignore"):
+        # where a x overflows, sin(a x) is NaN but snake(x) = x (the term is < ULP/2 of x)
+        return np.where(np.isinf(a * x), x, x + np.sin(a * x) ** 2 / a)
 
 
 def np_snake_d(x, a):
@@ -87,10 +101,11 @@ SNAKE = ActivationSpec(
     derivative=snake_d,
     reference=np_snake,
     reference_derivative=np_snake_d,
-    params=(Param("a", 1.0, "frequency (learnable)", lower=0.0, lower_open=True),),
+    params=(Param("a", 1.0, "frequency", lower=0.0, lower_open=True, learnable=True),),
     param_derivatives={"a": snake_da},
     properties=Properties("(-inf, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 2, "float64": 4},
     near_zero_eps=1,
     notes="The derivative at ±inf is NaN: sin(2 a x) has no limit.",
 )
@@ -132,9 +147,14 @@ def _pq(x, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4):
     q_big = c4 + s * (c3 + s * (c2 + s * (c1 + s)))
     dp_big = 5.0 * a5 + t * (4.0 * a4 + t * (3.0 * a3 + t * (2.0 * a2 + t * a1)))
     dq_big = sg * s * (4.0 * c4 + s * (3.0 * c3 + s * (2.0 * c2 + s * c1)))
-    if big:
-        return p_big, q_big, dp_big, dq_big, ax
-    return p_small, q_small, dp_small, dq_small, 1.0
+    # selects, not an if statement: the loop vectorizes
+    return (
+        p_big if big else p_small,
+        q_big if big else q_small,
+        dp_big if big else dp_small,
+        dq_big if big else dq_small,
+        ax if big else 1.0,
+    )
 
 
 @jitable
@@ -228,7 +248,7 @@ RATIONAL = ActivationSpec(
     reference=np_rational,
     reference_derivative=np_rational_d,
     params=tuple(
-        Param(n, v, f"{'numerator' if n[0] == 'a' else 'denominator'} coefficient (learnable)")
+        Param(n, v, f"{'numerator' if n[0] == 'a' else 'denominator'} coefficient", learnable=True)
         for n, v in zip(_RATIONAL_PARAMS, RATIONAL_DEFAULTS)
     ),
     param_derivatives={
@@ -250,22 +270,33 @@ RATIONAL = ActivationSpec(
 # ---- ELiSH ----------------------------------------------------------------------------------
 
 
+# both branches are computed and one selected: a conditional expression whose arms call
+# exp/expm1 would stay a branch, and a loop with a branch does not vectorize
+
+
 @jitable
 def elish(x):
-    s = _sigmoid(x)
-    return x * s if x >= 0.0 else expm1(x) * s
+    # one expm1 and one division: with m = e^-|x| - 1, sigmoid(x) = 1/(2 + m) for x >= 0 and
+    # (1 + m)/(2 + m) below, where e^x - 1 = m
+    one = like(x, 1.0)
+    m = expm1(-abs(x))
+    d = one / (like(x, 2.0) + m)
+    pos = x * d
+    neg = m * (one + m) * d
+    return pos if x >= like(x, 0.0) else neg
 
 
 @jitable
 def elish_d(x):
-    s = _sigmoid(x)
-    sm = _sigmoid(-x)
+    zero = like(x, 0.0)
+    s = sigmoid(x)
+    sm = sigmoid(-x)
     xs = x * sm
-    xs = 0.0 if x == INF else xs  # x e^-x -> 0
+    xs = zero if x == like(x, INF) else xs  # x e^-x -> 0
     pos = s + s * xs
     e = exp(x)
     neg = e * s + expm1(x) * s * sm
-    return pos if x >= 0.0 else neg
+    return pos if x >= zero else neg
 
 
 def np_elish(x):
@@ -295,7 +326,8 @@ ELISH = ActivationSpec(
     properties=Properties(
         "(-0.0882, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False
     ),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 2, "float64": 4},
     near_zero_eps=2,
 )
 
@@ -304,19 +336,37 @@ ELISH = ActivationSpec(
 
 
 @jitable
+def _hypot1(x):
+    """sqrt(x^2 + 1) without overflow (|x| sqrt(1 + 1/x^2) above 1) and without libm's hypot
+    (a scalar call: the loop would not vectorize)."""
+    one = like(x, 1.0)
+    a = abs(x)
+    big = a > one
+    t = one / a if big else a
+    r = math.sqrt(one + t * t)
+    return a * r if big else r
+
+
+@jitable
 def bent_identity(x):
-    h = math.hypot(x, 1.0)
+    one, half = like(x, 1.0), like(x, 0.5)
+    h = _hypot1(x)
     # (h - 1)/2 cancels for small |x|: use x^2 / (2 (h + 1)) there
-    half = x * x / (2.0 * (h + 1.0)) if abs(x) < 1.0 else 0.5 * (h - 1.0)
-    y = half + x
-    return x if abs(x) == INF else y
+    small = x * x / (like(x, 2.0) * (h + one))
+    halfway = small if abs(x) < one else half * (h - one)
+    y = halfway + x
+    return x if abs(x) == like(x, INF) else y
 
 
 @jitable
 def bent_identity_d(x):
-    h = math.hypot(x, 1.0)
-    r = math.copysign(1.0, x) if abs(x) == INF else x / h
-    return 0.5 * r + 1.0
+    one = like(x, 1.0)
+    a = abs(x)
+    big = a > one
+    t = one / a if big else a
+    r = math.sqrt(one + t * t)
+    q = math.copysign(one, x) / r if big else x / r  # x / sqrt(x^2 + 1)
+    return like(x, 0.5) * q + one
 
 
 def np_bent_identity(x):
@@ -344,7 +394,8 @@ BENT_IDENTITY = ActivationSpec(
     reference=np_bent_identity,
     reference_derivative=np_bent_identity_d,
     properties=Properties("(-inf, inf)", monotonic=True, smooth=True, zero_centered=True, saturating=False),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 2, "float64": 4},
     near_zero_eps=1,
 )
 
@@ -354,15 +405,23 @@ BENT_IDENTITY = ActivationSpec(
 
 @jitable
 def isru(x, alpha):
-    u = math.sqrt(alpha) * x
-    y = x / math.hypot(1.0, u)
-    return math.copysign(1.0 / math.sqrt(alpha), x) if abs(u) == INF else y
+    one = like(x, 1.0)
+    ra = math.sqrt(alpha)
+    u = ra * x
+    # x / sqrt(1 + u^2); above |u| = 1 as sign(x) / (sqrt(alpha) sqrt(1 + 1/u^2)): no overflow
+    t = one / u
+    small = x / math.sqrt(one + u * u)
+    big = math.copysign(one, x) / (ra * math.sqrt(one + t * t))
+    y = big if abs(u) > one else small
+    return x if x != x else y
 
 
 @jitable
 def isru_d(x, alpha):
-    r = 1.0 / math.hypot(1.0, math.sqrt(alpha) * x)
-    return r * r * r
+    one = like(x, 1.0)
+    u = math.sqrt(alpha) * x
+    d = one + u * u
+    return one / math.sqrt(d) / d  # (1 + u^2)^(-3/2); u^2 overflowing gives 0, the limit
 
 
 @jitable
@@ -371,19 +430,25 @@ def isru_dalpha(x, alpha):
     return -0.5 * y * y * y
 
 
+# isru first, then a select: ``x if x >= 0 else isru(x, alpha)`` stays a branch (no SIMD)
+
+
 @jitable
 def isrlu(x, alpha):
-    return x if x >= 0.0 else isru(x, alpha)
+    y = isru(x, alpha)
+    return x if x >= like(x, 0.0) else y
 
 
 @jitable
 def isrlu_d(x, alpha):
-    return 1.0 if x >= 0.0 else isru_d(x, alpha)
+    d = isru_d(x, alpha)
+    return like(x, 1.0) if x >= like(x, 0.0) else d
 
 
 @jitable
 def isrlu_dalpha(x, alpha):
-    return 0.0 if x >= 0.0 else isru_dalpha(x, alpha)
+    d = isru_dalpha(x, alpha)
+    return 0.0 if x >= 0.0 else d
 
 
 def np_isru(x, alpha):
@@ -407,7 +472,7 @@ def np_isrlu_d(x, alpha):
     return np.where(x >= 0, 1.0, np_isru_d(x, alpha))
 
 
-_ALPHA = Param("alpha", 1.0, "saturation: |isru| < 1/sqrt(alpha) (learnable)", lower=0.0, lower_open=True)
+_ALPHA = Param("alpha", 1.0, "saturation: |isru| < 1/sqrt(alpha)", lower=0.0, lower_open=True, learnable=True)
 
 ISRU = ActivationSpec(
     name="isru",
@@ -423,7 +488,8 @@ ISRU = ActivationSpec(
     properties=Properties(
         "(-1/sqrt(alpha), 1/sqrt(alpha))", monotonic=True, smooth=True, zero_centered=True, saturating=True
     ),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 4, "float64": 4},
 )
 
 ISRLU = ActivationSpec(
@@ -440,7 +506,8 @@ ISRLU = ActivationSpec(
     properties=Properties(
         "(-1/sqrt(alpha), inf)", monotonic=True, smooth=True, zero_centered=False, saturating=False
     ),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 4, "float64": 4},
 )
 
 
@@ -496,7 +563,7 @@ SOFT_EXPONENTIAL = ActivationSpec(
     derivative=soft_exponential_d,
     reference=np_soft_exponential,
     reference_derivative=np_soft_exponential_d,
-    params=(Param("alpha", 0.0, "log (< 0), identity (0) or exp (> 0) (learnable)"),),
+    params=(Param("alpha", 0.0, "log (< 0), identity (0) or exp (> 0); no parameter derivative yet"),),
     properties=Properties(
         "depends on alpha", monotonic=True, smooth=True, zero_centered=False, saturating=False
     ),
@@ -514,16 +581,16 @@ SOFT_EXPONENTIAL = ActivationSpec(
 
 @jitable
 def serf(x):
-    y = x * math.erf(_softplus(x))
-    return -0.0 if x == -INF else y
+    y = x * erf(softplus(x))
+    return like(x, -0.0) if x == like(x, -INF) else y
 
 
 @jitable
 def serf_d(x):
-    sp = _softplus(x)
-    t = x * _TWO_OVER_SQRT_PI * exp(-sp * sp) * _sigmoid(x)
-    t = 0.0 if abs(x) == INF else t
-    return math.erf(sp) + t
+    sp = softplus(x)
+    t = x * (exp(-sp * sp) * like(x, _TWO_OVER_SQRT_PI) * sigmoid(x))  # no x * c overflow
+    t = like(x, 0.0) if abs(x) == like(x, INF) else t
+    return erf(sp) + t
 
 
 def np_serf(x):
@@ -536,7 +603,7 @@ def np_serf_d(x):
     x = _f64(x)
     sp = _np_softplus(x)
     with np.errstate(all="ignore"):
-        t = np.where(np.isinf(x), 0.0, x * _TWO_OVER_SQRT_PI * np.exp(-sp * sp) * _np_sigmoid(x))
+        t = np.where(np.isinf(x), 0.0, x * (np.exp(-sp * sp) * _TWO_OVER_SQRT_PI * _np_sigmoid(x)))
     return _np_erf(sp) + t
 
 
@@ -550,7 +617,8 @@ SERF = ActivationSpec(
     reference=np_serf,
     reference_derivative=np_serf_d,
     properties=Properties("(-0.3, inf)", monotonic=False, smooth=True, zero_centered=False, saturating=False),
-    max_ulp={"float32": 1, "float64": 4},
+    float32_native=True,
+    max_ulp={"float32": 2, "float64": 4},
     near_zero_eps=2,
 )
 
@@ -619,10 +687,10 @@ SRELU = ActivationSpec(
     reference=np_srelu,
     reference_derivative=np_srelu_d,
     params=(
-        Param("t_left", 0.0, "left threshold (learnable)"),
-        Param("a_left", 0.2, "slope below t_left (learnable)"),
-        Param("t_right", 3.0, "right threshold (learnable)"),
-        Param("a_right", 1.0, "slope above t_right (learnable)"),
+        Param("t_left", 0.0, "left threshold", learnable=True),
+        Param("a_left", 0.2, "slope below t_left", learnable=True),
+        Param("t_right", 3.0, "right threshold", learnable=True),
+        Param("a_right", 1.0, "slope above t_right", learnable=True),
     ),
     param_derivatives={"t_left": srelu_dtl, "a_left": srelu_dal, "t_right": srelu_dtr, "a_right": srelu_dar},
     check_params=lambda tl, al, tr, ar: (
