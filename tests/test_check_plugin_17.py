@@ -129,3 +129,24 @@ def test_compare_trains_the_declared_learnable_parameters():
     assert [p.name for p in _learnable(fa.get("prelu").spec)] == ["weight"]
     assert [p.name for p in _learnable(fa.get("parametric_sigmoid").spec)] == ["a", "b"]
     assert _learnable(fa.get("elu").spec) == []  # a derivative, but not declared learnable
+
+
+def test_the_guides_parametric_example_passes_check_spec(tmp_path, monkeypatch):
+    """docs/plugins.md's parametric example, as written there: imported, and check_spec (all
+    parameter sets, both dtypes, finite differences of the reference) finds nothing."""
+    import importlib
+    import re
+    import sys
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    code = re.search(r"<!-- example: parametric -->.*?```python\n(.*?)```", text, flags=re.S).group(1)
+    (tmp_path / "fa_guide_parametric.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        spec = importlib.import_module("fa_guide_parametric").SPEC
+        assert [p.name for p in spec.params if p.learnable] == ["alpha", "beta"]
+        assert set(spec.param_derivatives) == {"alpha", "beta"}
+        assert [str(p) for p in check_spec(spec, source="guide", n=4000)] == []
+    finally:
+        sys.modules.pop("fa_guide_parametric", None)
