@@ -150,3 +150,39 @@ def test_the_guides_parametric_example_passes_check_spec(tmp_path, monkeypatch):
         assert [str(p) for p in check_spec(spec, source="guide", n=4000)] == []
     finally:
         sys.modules.pop("fa_guide_parametric", None)
+
+
+_UNCOMPILABLE = '''
+import numpy as np
+from fastact.plugin import ActivationSpec, Properties
+
+def wide(x):
+    return np.float128(x)
+
+def ctx(x):
+    with open("nothing") as fh:
+        return x
+
+P = Properties("", monotonic=True, smooth=True, zero_centered=True, saturating=False)
+specs = [ActivationSpec(name=f.__name__, summary="", formula="", forward=f, derivative=None,
+                        reference=lambda x: x, properties=P) for f in (wide, ctx)]
+'''
+
+
+def test_compile_errors_carry_numbas_reason_in_text_and_json(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "fa_uncompilable_mod.py").write_text(_UNCOMPILABLE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        args = ("check-plugin", "fa_uncompilable_mod:specs", "--samples", "200")
+        text, data = run(*args), json.loads(run(*args, "--json").stdout)
+    finally:
+        sys.modules.pop("fa_uncompilable_mod", None)
+    fails = [line for line in text.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(fails) == 2 and text.exit_code == 1
+    assert "wide: compile:" in fails[0] and "float128" in fails[0] and "line 6" in fails[0]
+    assert "ctx: compile:" in fails[1] and "context manager" in fails[1]
+    messages = [p["message"] for p in data["problems"]]
+    assert "float128" in messages[0] and "context manager" in messages[1]
+    assert all("\n" not in m for m in messages)
