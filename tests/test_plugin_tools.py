@@ -236,3 +236,14 @@ def test_c_symbols_follow_one_rule_in_c_api_and_the_header(plugins, tmp_path):
     text = (tmp_path / "h.h").read_text()
     assert "typedef float (*fastact_bent_square_forward_f32_t)(float x, float a);" in text
     assert "typedef double (*fastact_zz_dup_plugin__bent_square_forward_f64_t)(double x, double a);" in text
+
+
+def test_a_lost_name_conflict_fails_its_activation_instead_of_ok_then_fail(plugins):
+    import json
+
+    result = run("check-plugin", "dup-plugin", "--samples", "2000")
+    assert "ok    dup-plugin:relu" not in result.stdout, result.stdout
+    assert [line for line in fail_lines(result) if "dup-plugin:relu: name:" in line]
+    data = json.loads(run("check-plugin", "dup-plugin", "--samples", "2000", "--json").stdout)
+    assert data["activations"] == [{"name": "relu", "ok": False}]
+    assert [p["check"] for p in data["problems"]] == ["name"]
