@@ -203,3 +203,14 @@ def test_compile_reports_cold_and_warm_first_use():
     assert all(row[k] > 0 for k in ("cold_s", "warm_s", "numba_import_s", "fastact_import_s"))
     text = bench_compile.render([row])
     assert "cold (compile)" in text and "warm (cache load)" in text
+
+
+def test_plugin_without_numpy_expression_uses_its_reference_labelled():
+    doc = json.loads(_bench("x*tanh.softplus", "sparse_plus", "--size", "64", "--repeat", "1",
+                            "--baseline", "numpy", "--json").stdout)  # fmt: skip
+    rows = {r["activation"]: r["baselines"]["numpy"] for r in doc["results"]}
+    composed = rows["x_times_tanh_of_softplus"]
+    assert composed["status"] == "ok" and composed["source"] == "reference"
+    assert rows["sparse_plus"]["status"] == "ok" and "source" not in rows["sparse_plus"]  # builtin
+    text = bench.render(doc)
+    assert "x*" in text.splitlines()[1] and "own float64 NumPy reference" in text

@@ -258,6 +258,19 @@ def _loop_call(act, op, x, g, out):
     return lambda: loop(xf, of, *p)
 
 
+def _reference_baseline(act):
+    """A plugin's (or composition's) NumPy baseline: the spec's float64 ``reference``, the
+    NumPy code its author wrote, cast into the output. Marked ``"source": "reference"`` in
+    the results and ``*`` in the table: it is not a hand-tuned float32 expression."""
+    reference, params = act.reference, tuple(act.spec.defaults)
+
+    def fn(x, g, out, tmp):
+        np.copyto(out, reference(x, *params), casting="unsafe")
+
+    fn.source = "reference"
+    return fn
+
+
 def _baseline_call(kind, act, op, x, g, out, tmp, torch, policy):
     """``(callable, None)`` for a working baseline, or ``(None, why it is missing)``."""
     if not _installed(kind):
@@ -274,6 +287,9 @@ def _baseline_call(kind, act, op, x, g, out, tmp, torch, policy):
             call = lambda: fn(*tensors)  # noqa: E731
     else:
         fn = _baseline_fn(kind, act.name, op)
+        builtin = act.qualified_name.startswith("fastact:")
+        if fn is None and kind == "numpy" and op == "forward" and not builtin:
+            fn = _reference_baseline(act)  # a plugin or composition: its own NumPy reference
         if fn is None:
             return None, {"numpy": "no NumPy expression", "numexpr": "no numexpr expression"}[kind]
         if policy == "alloc":
@@ -287,7 +303,7 @@ def _baseline_call(kind, act, op, x, g, out, tmp, torch, policy):
         return None, str(exc) or "not implemented"
     except Exception as exc:  # a baseline that breaks is reported, not fatal
         return None, f"error: {type(exc).__name__}: {exc}"
-    return call, None
+    return call, getattr(fn, "source", None)
 
 
 def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, policy="out"):
@@ -308,6 +324,8 @@ def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, poli
             status[kind] = why
         else:
             impls[kind] = call
+            if why:  # a working baseline with a note: where it comes from
+                status[kind] = why
     number = calls_per_sample(size)
     samples: dict[str, list[float]] = {k: [] for k in impls}
     with np.errstate(all="ignore"):
@@ -343,6 +361,8 @@ def result_row(act, op: str, x: np.ndarray, number: int, compile_s: float,
         if kind in stats:
             base[kind] = {**stats[kind].__dict__, "speedup": _paired(samples[kind], samples["fastact"]),
                           "status": "ok"}  # fmt: skip
+            if status.get(kind):
+                base[kind]["source"] = status[kind]
         else:
             base[kind] = {"status": status[kind]}
     row = {
@@ -395,7 +415,7 @@ _SHORT = {
 
 def _speedup(entry: dict) -> str:
     if entry.get("status") == "ok":
-        return f"{entry['speedup']:.2f}x"
+        return f"{entry['speedup']:.2f}x" + ("*" if entry.get("source") == "reference" else "")
     status = entry["status"]
     if status in _SHORT:
         return _SHORT[status]
@@ -462,6 +482,8 @@ def render(doc: dict[str, Any], show_compile: bool = False) -> str:
     ]
     if small and "out" in policies:
         lines += ["over loop: fastact's median minus its compiled loop called directly (the call's overhead)"]
+    if any(e.get("source") == "reference" for r in doc["results"] for e in r["baselines"].values()):
+        lines += ["*: no hand-written NumPy expression; the activation's own float64 NumPy reference instead"]
     if reasons:
         legend: dict[str, list[str]] = {}
         for why in reasons:
