@@ -22,9 +22,10 @@ numexpr likewise), :func:`~fastact.activation.default_threads` for ``parallel``.
 ``ratio_to_copy`` is the median over rounds of fastact's sample over the copy's sample *in
 the same round*: the copy reads and writes the same bytes as a forward pass, so it is the
 physical floor of an elementwise kernel. ``speedup`` of a baseline is likewise the median of
-its per-round time over fastact's (>1: fastact faster). ``loop`` (elementwise, policy ``out``)
-is the compiled contiguous loop called directly: ``overhead_s``, fastact's median minus the
-loop's, is what the Python-level call costs (what matters on small arrays).
+its per-round time over fastact's (>1: fastact faster). ``loop`` (elementwise, policy ``out``,
+up to :data:`LOOP_MAX_SIZE` elements) is the compiled contiguous loop called directly:
+``overhead_s``, fastact's median minus the loop's, is what the Python-level call costs (what
+matters on small arrays).
 """
 
 from __future__ import annotations
@@ -137,6 +138,8 @@ def _installed(kind: str) -> bool:
 
 
 POLICIES = bl.POLICIES
+#: the compiled loop is timed on its own (for the call-overhead column) up to this size
+LOOP_MAX_SIZE = 100_000
 
 
 def run(
@@ -315,7 +318,7 @@ def _bench_one(act, op, x, g, out, tmp, copy_out, baselines, repeat, torch, poli
     copy = (lambda: np.copyto(copy_out, x)) if policy == "out" else (lambda: x.copy())
     impls: dict[str, Callable[[], object]] = {"copy": copy}
     impls["fastact"] = _fastact_call(act, op, x, g, out, policy)
-    if policy == "out" and act.spec.kind == "elementwise" and act.target != "cuda":
+    if policy == "out" and act.spec.kind == "elementwise" and act.target != "cuda" and size <= LOOP_MAX_SIZE:
         impls["loop"] = _loop_call(act, op, x, g, out)
     status: dict[str, str] = {}
     for kind in baselines:
