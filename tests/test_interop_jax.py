@@ -61,3 +61,10 @@ def test_attribute_access():
     assert fj.gelu is fj.gelu and fj.gelu.act is fa.gelu
     with pytest.raises(AttributeError):
         fj.not_an_activation  # noqa: B018
+
+
+def test_readme_example_runs():
+    from tests.test_interop_numba import readme_section
+
+    (code,) = readme_section("JAX", "Plugins")
+    exec(compile(code, "README jax", "exec"), {})

@@ -205,3 +205,17 @@ def test_import_fastact_imports_neither_numba_nor_torch_nor_jax():
         "found = {'numba', 'torch', 'jax'} & set(sys.modules); assert not found, found"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def readme_section(title: str, next_title: str) -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index(f"## {title}\n") : text.index(f"## {next_title}\n")]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_readme_example_runs():
+    (code,) = readme_section("Inside Numba code", "PyTorch")
+    exec(compile(code, "README numba", "exec"), {})

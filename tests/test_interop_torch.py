@@ -138,3 +138,12 @@ def test_training_step_runs():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_readme_example_runs():
+    from tests.test_interop_numba import readme_section
+
+    (code,) = readme_section("PyTorch", "JAX")
+    namespace: dict = {}
+    exec(compile(code, "README torch", "exec"), namespace)
+    assert namespace["prelu"].weight.grad.shape == (3,)
