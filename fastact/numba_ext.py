@@ -48,14 +48,16 @@ from ._jit import activate_jitables, jitable
 from .activation import Activation
 from .axis import AxisActivation
 from .errors import ParameterError, ShapeMismatchError
+from .kernels import cuda as cuda_kernels
 from .spec import ActivationSpec
 
-__all__ = ["ActivationType", "init", "typeof_activation"]
+__all__ = ["ActivationType", "init", "init_cuda", "typeof_activation"]
 
 _lock = threading.RLock()
 _scalar_fns: dict[Callable, Callable] = {}
 _impls: dict[tuple, Callable] = {}
 _ready = False
+_cuda_ready = False
 
 
 class ActivationType(types.Dummy):
@@ -151,10 +153,13 @@ def _check_lines(spec: ActivationSpec, params: list[str]) -> list[str]:
     return lines
 
 
-def build_impl(spec: ActivationSpec, op: str, x, g, params: tuple, name: str) -> Callable:
+def build_impl(
+    spec: ActivationSpec, op: str, x, g, params: tuple, name: str, target: str = "cpu"
+) -> Callable:
     """The implementation of ``op`` (forward, grad, backward) for these argument types: a
-    Python function ``impl(self, x, [g,] *params)`` that Numba compiles (cached per types)."""
-    key = (id(spec), op, x, g, params)
+    Python function ``impl(self, x, [g,] *params)`` that Numba compiles (cached per types).
+    ``target="cuda"``: device code, scalars only, the scalar function as a device function."""
+    key = (id(spec), op, x, g, params, target)
     with _lock:
         hit = _impls.get(key)
         if hit is not None and hit[0] is spec:
@@ -177,6 +182,8 @@ def build_impl(spec: ActivationSpec, op: str, x, g, params: tuple, name: str) ->
                 f"(array parameters work outside it), not {pt}"
             )
     is_array, work = _operand(x, name)
+    if target == "cuda" and (is_array or (g is not None and isinstance(g, types.Array))):
+        raise numba_errors.TypingError(f"fastact.{name}: CUDA device code takes scalars (x[i]), not arrays")
     if g is not None:
         g_array, g_work = _operand(g, name, "grad_out")
         if g_array != is_array:
@@ -222,9 +229,10 @@ def build_impl(spec: ActivationSpec, op: str, x, g, params: tuple, name: str) ->
         else:
             lines.append(f"        out{at} = _T(_T(g{at}) * {call(f'_T(x{at})')})")
         lines.append("    return out")
+    scalar = scalar_function(fn) if target == "cpu" else cuda_kernels.device_function(fn)
     namespace = {
         "inf": float("inf"), "nan": float("nan"), "np": np, "_T": getattr(numba, str(work)),
-        "_W": numba.float64, "_DT": dtype, "_f": scalar_function(fn), "_ParameterError": ParameterError,
+        "_W": numba.float64, "_DT": dtype, "_f": scalar, "_ParameterError": ParameterError,
         "_ShapeMismatchError": ShapeMismatchError,
     }  # fmt: skip
     exec(compile("\n".join(lines), f"<fastact numba {op} of {spec.name}>", "exec"), namespace)
@@ -241,19 +249,22 @@ def _folded(params) -> tuple:
     return tuple(params)
 
 
-def _typer(op: str):
+def _typer(op: str, target: str = "cpu"):
     def typer(self, x, *params):
         if not isinstance(self, ActivationType):
             return None
-        return build_impl(self.spec, op, x, None, _folded(params), self.spec.name)
+        return build_impl(self.spec, op, x, None, _folded(params), self.spec.name, target)
 
     return typer
 
 
-def _backward_typer(self, x, g, *params):
-    if not isinstance(self, ActivationType):
-        return None
-    return build_impl(self.spec, "backward", x, g, _folded(params), self.spec.name)
+def _backward_typer(target: str = "cpu"):
+    def typer(self, x, g, *params):
+        if not isinstance(self, ActivationType):
+            return None
+        return build_impl(self.spec, "backward", x, g, _folded(params), self.spec.name, target)
+
+    return typer
 
 
 def _lower_call(context, builder, sig, args):
@@ -278,6 +289,31 @@ def init() -> None:
         options = {"jit_options": {"forceinline": True, "error_model": "numpy"}}
         overload_method(ActivationType, "__call__", **options)(_typer("forward"))
         overload_method(ActivationType, "grad", **options)(_typer("grad"))
-        overload_method(ActivationType, "backward", **options)(_backward_typer)
+        overload_method(ActivationType, "backward", **options)(_backward_typer())
         lower_builtin(ActivationType, types.VarArg(types.Any))(_lower_call)
         _ready = True
+
+
+def init_cuda() -> None:
+    """The same for numba-cuda's target, which keeps registries of its own (called by
+    numba-cuda through its ``numba_cuda_extensions`` entry point): scalar calls in
+    ``@cuda.jit`` device code, the scalar function compiled as a device function."""
+    global _cuda_ready
+    with _lock:
+        if _cuda_ready:
+            return
+        from numba.cuda import extending as cuda_ext
+        from numba.cuda.core import imputils as cuda_imputils
+
+        activate_jitables()
+        cuda_ext.typeof_impl.register(Activation)(typeof_activation)
+        cuda_ext.typeof_impl.register(AxisActivation)(typeof_activation)
+        cuda_ext.register_model(ActivationType)(cuda_ext.core_models.OpaqueModel)
+        cuda_imputils.lower_constant(ActivationType)(_lower_constant)
+        cuda_ext.unbox(ActivationType)(_unbox)
+        options = {"target": "cuda", "jit_options": {"forceinline": True}}
+        cuda_ext.overload_method(ActivationType, "__call__", **options)(_typer("forward", "cuda"))
+        cuda_ext.overload_method(ActivationType, "grad", **options)(_typer("grad", "cuda"))
+        cuda_ext.overload_method(ActivationType, "backward", **options)(_backward_typer("cuda"))
+        cuda_imputils.lower_builtin(ActivationType, types.VarArg(types.Any))(_lower_call)
+        _cuda_ready = True

@@ -219,3 +219,52 @@ def readme_section(title: str, next_title: str) -> list[str]:
 def test_readme_example_runs():
     (code,) = readme_section("Inside Numba code", "PyTorch")
     exec(compile(code, "README numba", "exec"), {})
+
+
+CUDA_WORKER = """
+import sys
+from numba import cuda, types
+import numba.cuda.dispatcher as dispatcher
+
+class Target:
+    compute_capability = (8, 0)
+
+dispatcher.get_current_device = lambda: Target()  # what nested device functions ask the driver
+try:
+    cuda.compile_ptx(lambda x: None, (types.float32[::1],), cc=(8, 0))
+except Exception as exc:
+    print("NO-NVVM", type(exc).__name__, str(exc)[:200])
+    sys.exit(0)
+import fastact as fa
+
+mish = fa.get("x*tanh.softplus")
+
+def k(x, out):
+    i = cuda.grid(1)
+    if i < x.size:
+        out[i] = fa.leaky_relu(x[i], 0.2) + fa.gelu.grad(x[i]) + fa.elu.backward(x[i], 2.0) + mish(x[i])
+
+from numba.cuda.core import entrypoints
+
+entrypoints.init_all()  # what a cuda.jit dispatcher runs before compiling: fastact's entry point
+ptx, _ = cuda.compile_ptx(k, (types.float32[::1], types.float32[::1]), cc=(8, 0))
+calls = [line for line in ptx.splitlines() if line.strip().startswith("call")]
+print("PTX", len(ptx), "CALLS", len(calls))
+"""
+
+
+def test_cuda_device_code_compiles_to_ptx_inlined():
+    """``@cuda.jit`` device code calling activations on scalars compiles for sm_80 on numba-cuda's
+    real target (NVVM from the ``ptx`` extra; no GPU needed), with the scalar code inlined."""
+    import os
+
+    pytest.importorskip("numba_cuda")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "0"}
+    run = subprocess.run([sys.executable, "-c", CUDA_WORKER], env=env, capture_output=True, text=True,
+                         timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    if run.stdout.startswith("NO-NVVM"):
+        if os.environ.get("FASTACT_PTX_REQUIRE", "0") not in ("", "0"):
+            pytest.fail(run.stdout)
+        pytest.skip(run.stdout)
+    assert "PTX" in run.stdout and run.stdout.strip().endswith("CALLS 0"), run.stdout
