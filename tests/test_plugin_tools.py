@@ -46,7 +46,8 @@ def test_check_plugin_passes_a_good_plugin_by_dist_and_by_module(plugins):
 @pytest.mark.parametrize(
     "target, fragment",
     [
-        ("wrong-plugin", "wrong-plugin:cube: grad: float32: disagrees with a finite difference of the reference"),
+        ("wrong-plugin", "wrong-plugin:cube: grad: float32: disagrees with a finite difference of "
+                         "the reference"),
         ("nocompile-plugin", "nocompile-plugin:uncompilable: compile: nocompile-plugin:uncompilable: "
                              "the forward kernel does not compile with Numba"),
         ("broken-plugin", "broken-plugin: load: fa_broken_plugin = fa_broken_plugin:specs: failed to load: "
