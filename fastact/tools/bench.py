@@ -43,6 +43,7 @@ import numpy as np
 
 from .._version import __version__
 from ..activation import Activation, default_threads
+from ..kernels import cpu
 from . import baselines as bl
 from .textfmt import table
 
@@ -251,8 +252,6 @@ def _fastact_call(act, op, x, g, out, policy):
 
 def _loop_call(act, op, x, g, out):
     """The compiled contiguous loop itself (no dispatch), at the default parameters."""
-    from ..kernels import cpu
-
     _, loop = cpu.kernels(act.spec, op, label=act.qualified_name)
     p = tuple(x.dtype.type(v) for v in act.spec.defaults)
     xf, gf, of = x.reshape(-1), g.reshape(-1), out.reshape(-1)
