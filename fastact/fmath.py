@@ -46,7 +46,14 @@ MAX_ULP = {
 #: Numba options for every scalar function a kernel calls (see _make for why forceinline).
 JIT_OPTIONS = {"forceinline": True, "error_model": "numpy"}
 
-__all__ = ["exp", "expm1", "log", "log1p", "tanh", "erfc", "ndtr", "npdf", "x_ndtr", "like", "two_product"]
+__all__ = [
+    "exp", "expm1", "log", "log1p", "tanh", "erfc", "ndtr", "npdf", "x_ndtr", "x_ndtr_scaled", "like",
+    "two_product",
+]  # fmt: skip
+
+#: x_ndtr_scaled(x) is x Phi(x) 2^X_NDTR_SHIFT below X_NDTR_TAIL (and x Phi(x) above).
+X_NDTR_SHIFT = 600
+X_NDTR_TAIL = -8.0
 
 #: Chebyshev coefficients (in u = 2t - 1, t = 2 / (2 + z)) of log(erfc(z) / t) + z^2, z >= 0,
 #: fitted with mpmath at 50 digits on 64 nodes; terms past 30 are below 1e-18.
@@ -147,6 +154,14 @@ def ndtr(x):
 def x_ndtr(x):
     """x * Phi(x) (the GELU), with no subnormal intermediate in the lower tail."""
     return x * ndtr(x) if x == x else x
+
+
+def x_ndtr_scaled(x):
+    """x Phi(x) times 2^600 for x < -8 (unscaled above), as a float64: for a product with a
+    large factor (geglu's gelu(a) * b), whose result may be normal where x Phi(x) alone is
+    subnormal (below x = -37.5) and would have lost its bits. Multiply by 2^-600 last."""
+    y = x * ndtr(x) if x == x else x
+    return float(y) * 2.0**X_NDTR_SHIFT if x < X_NDTR_TAIL else float(y)
 
 
 @_typed
@@ -302,6 +317,13 @@ def _factories():
                 return impls[key][name] if key else None
 
             return typer_product
+
+        if name == "x_ndtr_scaled":  # float64 only: 2^600 does not fit a float32
+
+            def typer_scaled(x):
+                return impls["f64"][name] if x == types.float64 else None
+
+            return typer_scaled
 
         def typer(x):
             key = kinds.get(x)
@@ -528,6 +550,17 @@ def _make(K, f2i, i2f, floor):
         y = F(y * 5.421010862427522e-20 if tail else y)  # 2^-64
         return x if x != x else y
 
+    shift_600 = Int(X_NDTR_SHIFT)
+
+    def x_ndtr_scaled_impl(x):
+        a = abs(x)
+        a = a if a < ndtr_clamp else ndtr_clamp
+        hi, lo = square(a)
+        tail = x < X_NDTR_TAIL
+        q = 0.5 * erfc_pos_scaled(a * sqrt1_2, half * hi, half * lo, shift_600 if tail else zero_i)
+        y = numba.float64(x) * (q if x < zero else 1.0 - q)
+        return numba.float64(x) if x != x else y
+
     def npdf_impl(x):
         a = abs(x)
         a = a if a < ndtr_clamp else ndtr_clamp
@@ -544,7 +577,7 @@ def _make(K, f2i, i2f, floor):
     return {
         "like": like_impl, "exp": exp_public, "expm1": expm1_public, "log": log_impl, "log1p": log1p_impl,
         "tanh": tanh_impl, "erfc": erfc_impl, "ndtr": ndtr_impl, "npdf": npdf_impl, "x_ndtr": x_ndtr_impl,
-        "two_product": two_product_impl,
+        "x_ndtr_scaled": x_ndtr_scaled_impl, "two_product": two_product_impl,
     }  # fmt: skip
 
 

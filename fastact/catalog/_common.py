@@ -50,6 +50,51 @@ def x_sigmoid(x, z):
 
 
 @jitable
+def affine_dw(x, a, b):
+    """a x + b as zh + zl (Dekker's product, Knuth's two-sum): f(a x + b) amplifies the
+    rounding of a x + b by |z f'(z) / f(z)| (|z| in sigmoid's and softplus's lower tails,
+    2|z| in sech^2): 100-900 ULP at non-default a, beta before. zl = 0 where the split
+    would overflow or |zh| >= 1000 (every such f is saturated there)."""
+    ph, pl = fm.two_product(a, x)
+    zh = ph + b
+    bb = zh - ph
+    zl = (ph - (zh - bb)) + (b - bb) + pl
+    # |zh| >= 1000: every f built on this is saturated, and zl (an absolute error of up to
+    # ulp(zh)) is no longer small enough for the first-order corrections (sign flips)
+    small = (abs(ph) < fm.like(x, 1e30)) & (abs(zh) < fm.like(x, 1e3))
+    return zh, (zl if small else fm.like(x, 0.0))
+
+
+@jitable
+def sigmoid_pair(zh, tail_shift):
+    """(sigmoid(zh), sigmoid(-zh), tail) from one exp. Where ``tail`` (zh < -64), the first is
+    e^(zh + tail_shift), i.e. sigmoid(zh) at scale e^tail_shift (exact argument: Sterbenz
+    for zh >= -2 tail_shift), and the second is 1; tail_shift = 0 turns the scaling off."""
+    one = fm.like(zh, 1.0)
+    tail = (zh < -64.0) & (tail_shift > 0.0)
+    e = fm.exp(zh + tail_shift if tail else -abs(zh))
+    r = one / (one + e)
+    s = r if zh >= 0.0 else e * r
+    sm = e * r if zh >= 0.0 else r
+    return (e if tail else s), (one if tail else sm), tail
+
+
+@jitable
+def tail_shift(x):
+    """The scale e^shift for tails of products with a subnormal factor: 64 in float32 (e^-64
+    to e^-151 normal, beyond every float32 product is 0), 512 in float64."""
+    f32 = fm.like(x, 1e-300) == 0.0  # constant-folded per dtype
+    return fm.like(x, 64.0) if f32 else fm.like(x, 512.0)
+
+
+@jitable
+def tail_scale(x):
+    """e^-tail_shift(x) in x's dtype."""
+    f32 = fm.like(x, 1e-300) == 0.0
+    return fm.like(x, 1.603810890548638e-28) if f32 else fm.like(x, 4.377491037053051e-223)
+
+
+@jitable
 def sigmoid_prime(x):
     """sigma(x) * sigma(-x): the derivative without the 1 - sigma cancellation."""
     return sigmoid(x) * sigmoid(-x)
@@ -67,6 +112,17 @@ def sech2(x):
     e = fm.exp(fm.like(x, -2.0) * abs(x))
     d = fm.like(x, 1.0) + e
     return fm.like(x, 4.0) * e / (d * d)
+
+
+def np_affine_dw(x, a, b):
+    """NumPy twin of :func:`affine_dw` (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        ph, pl = np_two_product(np.broadcast_to(np.float64(a), x.shape), x)
+        zh = ph + b
+        bb = zh - ph
+        zl = (ph - (zh - bb)) + (b - bb) + pl
+        return zh, np.where((np.abs(ph) < 1e30) & (np.abs(zh) < 1e3), zl, 0.0)
 
 
 def subnormal_tail_note(ulps: int, limit: int, what: str, loss: int) -> str:

@@ -17,6 +17,8 @@ from .._jit import jitable
 from ..spec import ActivationSpec, Param, Properties
 from ._common import (
     E_MINUS_64,
+    affine_dw,
+    np_affine_dw,
     np_sech2,
     np_sigmoid,
     np_sigmoid_prime,
@@ -26,8 +28,11 @@ from ._common import (
     reference,
     sech2,
     sigmoid,
+    sigmoid_pair,
     sigmoid_prime,
     softplus,
+    tail_scale,
+    tail_shift,
     x_sigmoid,
 )
 
@@ -36,6 +41,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 LN2 = 0.6931471805599453
 QUICK = 1.702
+QUICK_LO = 4.263256414560601e-17  # 1.702 - QUICK: the decimal 1.702 is the definition
 
 
 def sigmoid_f(x):
@@ -47,7 +53,10 @@ def sigmoid_d(x):
 
 
 def log_sigmoid(x):
-    return (x if x < 0.0 else fm.like(x, 0.0)) - fm.log1p(fm.exp(-abs(x)))
+    # -l, not 0 - l, for x >= 0: where e^-x underflows (float32 above 103.9) the result is
+    # -0.0 (log_sigmoid < 0 everywhere), and 0.0 - 0.0 would be +0.0
+    lg = fm.log1p(fm.exp(-abs(x)))
+    return x - lg if x < 0.0 else -lg
 
 
 def log_sigmoid_d(x):
@@ -55,11 +64,19 @@ def log_sigmoid_d(x):
 
 
 def parametric_sigmoid(x, a, b):
-    return sigmoid(a * x + b)
+    # sigmoid(zh + zl) = sigmoid(zh) (1 + sigmoid(-zh) zl), with z = a x + b double-word
+    zh, zl = affine_dw(x, a, b)
+    s, sm, _ = sigmoid_pair(zh, fm.like(x, 0.0))
+    return s + s * (sm * zl)
 
 
 def parametric_sigmoid_d(x, a, b):
-    return a * sigmoid_prime(a * x + b)
+    # a sigma'(z) = a s sm (1 + (sm - s) zl); the tail (zh < -64) at scale e^shift, since
+    # sigma'(z) alone is subnormal there and a multiplies its rounding
+    zh, zl = affine_dw(x, a, b)
+    s, sm, tail = sigmoid_pair(zh, tail_shift(x))
+    y = ((a * s) * sm) * (fm.like(x, 1.0) + (sm - s) * zl)
+    return y * tail_scale(x) if tail else y
 
 
 def parametric_sigmoid_da(x, a, b):
@@ -71,13 +88,19 @@ def parametric_sigmoid_db(x, a, b):
 
 
 def softplus_f(x, beta, threshold):
-    z = beta * x
-    return x if z > threshold else softplus(z) / beta
+    # softplus(zh + zl) = softplus(zh) + sigmoid(zh) zl with z = beta x double-word: in the
+    # lower tail softplus(z) = e^z amplifies the rounding of beta x by |z| (463 ULP float64
+    # at beta = 2.5, x = -204)
+    zh, zl = affine_dw(x, beta, fm.like(x, 0.0))
+    s, _, _ = sigmoid_pair(zh, fm.like(x, 0.0))
+    sp = (zh if zh > 0.0 else fm.like(x, 0.0)) + fm.log1p(fm.exp(-abs(zh)))
+    return x if zh > threshold else (sp + s * zl) / beta
 
 
 def softplus_d(x, beta, threshold):
-    z = beta * x
-    return fm.like(x, 1.0) if z > threshold else sigmoid(z)
+    zh, zl = affine_dw(x, beta, fm.like(x, 0.0))
+    s, sm, _ = sigmoid_pair(zh, fm.like(x, 0.0))
+    return fm.like(x, 1.0) if zh > threshold else s + s * (sm * zl)
 
 
 @jitable
@@ -91,23 +114,38 @@ def silu(x):
     return _limits(x, x_sigmoid(x, x), fm.like(x, -0.0), x)
 
 
+@jitable
+def exp_one_plus_tail(xs, w):
+    """e^(xs - 64) * w formed at scale e^64 (xs = x + 64, exact for x < -64; w = 1 + x or
+    similar): the derivative tails of silu, mish and quick_gelu are e^x (1 + x) to within
+    e^x, and e^x alone is subnormal (float32 below -87) and would lose bits before the
+    product with 1 + x, which is as large as |x|. One rounding into the subnormals."""
+    return fm.exp(xs) * w * fm.like(w, E_MINUS_64)
+
+
 def silu_d(x):
-    y = sigmoid(x) * (fm.like(x, 1.0) + x * sigmoid(-x))
-    return _limits(x, y, fm.like(x, -0.0), fm.like(x, 1.0))
+    one = fm.like(x, 1.0)
+    y = sigmoid(x) * (one + x * sigmoid(-x))
+    tail = x < -64.0  # sigma(x) = e^x, x sigma(-x) = x to within e^x
+    y = exp_one_plus_tail(x + fm.like(x, 64.0), one + x) if tail else y
+    return _limits(x, y, fm.like(x, -0.0), one)
 
 
 @jitable
 def _quick_z(x):
-    """z = 1.702 x as zh + zl (zl = 0 where sigma saturates and the split would overflow).
+    """z = 1.702 x as zh + zl (zl = 0 where sigma saturates: |x| >= 1000).
 
-    1.702 itself is carried as hi + lo in the input's dtype (lo = 0 in float64), since in
-    float32 its rounding alone would cost |z| * 1.3e-8 relative in e^z.
+    1.702 itself is carried as hi + lo in the input's dtype, since its rounding alone would
+    cost |z| ULP in e^z (float32 1.3e-8 relative; float64 2.5e-17, 37 ULP at x = -101.6).
     """
     c_hi = fm.like(x, QUICK)
-    c_lo = fm.like(x, QUICK - c_hi)
+    c_lo = fm.like(x, (QUICK - c_hi) + QUICK_LO)
     zh, zl = fm.two_product(c_hi, x)
     zl = zl + c_lo * x
-    return zh, (zl if abs(x) < fm.like(x, 1e30) else fm.like(x, 0.0))
+    # beyond |x| = 1000 the correction is moot (sigma(z) is 0 or 1 to the last bit) and zl,
+    # the absolute rounding error of zh, is no longer small: 1 + sigma(-zh) zl turned the
+    # sign of x sigma(z) = -0.0 at x = -1.3e28 float32
+    return zh, (zl if abs(x) < fm.like(x, 1e3) else fm.like(x, 0.0))
 
 
 def quick_gelu(x):
@@ -120,7 +158,10 @@ def quick_gelu(x):
 def quick_gelu_d(x):
     zh, zl = _quick_z(x)
     s = sigmoid(zh) * (fm.like(x, 1.0) + sigmoid(-zh) * zl)
-    y = s * (fm.like(x, 1.0) + zh * sigmoid(-zh))
+    one = fm.like(x, 1.0)
+    y = s * (one + zh * sigmoid(-zh))
+    tail = zh < -64.0  # f' = e^z (1 + z) to within e^z, formed at scale e^64 like silu'
+    y = exp_one_plus_tail(zh + fm.like(x, 64.0), (one + zh) * (one + zl)) if tail else y
     # saturated: 1.702 x may overflow float32 (inf * 0 above); the limits are 1 and -0
     big = abs(x) > fm.like(x, 1e20)
     y = (fm.like(x, 1.0) if x > 0.0 else fm.like(x, -0.0)) if big else y
@@ -138,7 +179,10 @@ def mish(x):
 def mish_d(x):
     sp = softplus(x)
     y = fm.tanh(sp) + x * sigmoid(x) * sech2(sp)
-    return _limits(x, y, fm.like(x, -0.0), fm.like(x, 1.0))
+    one = fm.like(x, 1.0)
+    tail = x < -64.0  # tanh(sp) = sp = sigma(x) = e^x, sech^2 = 1 to within e^x: e^x (1 + x)
+    y = exp_one_plus_tail(x + fm.like(x, 64.0), one + x) if tail else y
+    return _limits(x, y, fm.like(x, -0.0), one)
 
 
 def elu(x, alpha):
@@ -163,11 +207,23 @@ def selu_d(x):
 
 
 def celu(x, alpha):
-    return x if x > 0.0 else alpha * fm.expm1(x / alpha)
+    q = x / alpha
+    # |q| < 1e-20: alpha expm1(q) = x (1 + q/2) = x to the last bit; q itself may be
+    # subnormal there (float32 x = -2e-38, alpha = 70: 23 ULP through alpha * expm1(q))
+    y = x if abs(q) < fm.like(x, 1e-20) else alpha * fm.expm1(q)
+    return x if x > 0.0 else y
 
 
 def celu_d(x, alpha):
-    return fm.like(x, 1.0) if x > 0.0 else fm.exp(x / alpha)
+    # e^(x/alpha) amplifies the rounding of q = x/alpha by |q| (107 ULP float32 at
+    # x = -25.79, alpha = 0.3): the remainder r = x/alpha - q is recovered exactly enough
+    # from Dekker's q*alpha (x - ph is exact by Sterbenz) and e^(q + r) = e^q (1 + r)
+    q = x / alpha
+    ph, pl = fm.two_product(q, alpha)
+    r = ((x - ph) - pl) / alpha
+    r = fm.like(x, 0.0) if r != r else r  # infinite q (x = -inf, or alpha tiny): no correction
+    e = fm.exp(q)
+    return fm.like(x, 1.0) if x > 0.0 else e + e * r
 
 
 def exponential(x):
@@ -196,7 +252,10 @@ def log1mexp(x):
 
 
 def log1mexp_d(x):
-    y = 1.0 / fm.expm1(x)
+    # above 1, e^-x / (1 - e^-x): 1 / expm1(x) overflows to 0 beyond 709.8, where the
+    # result (down to 2^-1074 at 744.4) is still representable
+    e = fm.exp(-x)
+    y = 1.0 / fm.expm1(x) if x <= 1.0 else e / (1.0 - e)
     return math.nan if x < 0.0 else y
 
 
@@ -231,15 +290,54 @@ def _np_mish(x):
 
 def _np_mish_d(x):
     sp = np_softplus(x)
-    d = np.tanh(sp) + x * np_sigmoid(x) * np_sech2(sp)
+    d = _np_tail(x, np.tanh(sp) + x * np_sigmoid(x) * np_sech2(sp))
     return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
+
+
+def _np_tail(x, d, w=None):
+    """The derivative tails below -64, e^x (1 + x) at scale e^64, like the kernels."""
+    w = 1.0 + x if w is None else w
+    with np.errstate(all="ignore"):
+        return np.where(x < -64.0, np.exp(np.where(x < -64.0, x + 64.0, 0.0)) * w * E_MINUS_64, d)
+
+
+def _np_psig(x, a, b):
+    """sigmoid(a x + b) with a x + b double-word, like the kernel."""
+    zh, zl = np_affine_dw(x, a, b)
+    with np.errstate(all="ignore"):
+        return np_sigmoid(zh) * (1.0 + np_sigmoid(-zh) * zl)
+
+
+def _np_psig_d(x, a, b):
+    zh, zl = np_affine_dw(x, a, b)
+    s, sm = np_sigmoid(zh), np_sigmoid(-zh)
+    with np.errstate(all="ignore"):
+        return a * s * sm * (1.0 + (sm - s) * zl)
+
+
+def _np_softplus_beta(x, b, t):
+    zh, zl = np_affine_dw(x, b, 0.0)
+    with np.errstate(all="ignore"):
+        return np.where(zh > t, x, (np_softplus(zh) + np_sigmoid(zh) * zl) / b)
+
+
+def _np_softplus_beta_d(x, b, t):
+    zh, zl = np_affine_dw(x, b, 0.0)
+    with np.errstate(all="ignore"):
+        return np.where(zh > t, 1.0, np_sigmoid(zh) * (1.0 + np_sigmoid(-zh) * zl))
+
+
+def _np_log_sigmoid(x):
+    lg = np.log1p(np.exp(-np.abs(x)))
+    return np.where(x < 0, x - lg, -lg)
 
 
 def _np_quick_sigmoid(x):
     """sigma(1.702 x) with the rounding of 1.702 x compensated (the kernel does the same)."""
     zh, zl = np_two_product(np.full_like(x, QUICK), x)
+    zl = zl + QUICK_LO * x
     with np.errstate(invalid="ignore"):
-        corr = np.where(np.abs(x) < 1e30, np_sigmoid(-zh) * zl, 0.0)
+        corr = np.where(np.abs(x) < 1e3, np_sigmoid(-zh) * zl, 0.0)
     return np_sigmoid(zh) * (1.0 + corr), zh, corr
 
 
@@ -250,13 +348,14 @@ def _np_quick(x):
 
 def _np_quick_d(x):
     s, zh, _ = _np_quick_sigmoid(x)
-    d = s * (1.0 + zh * np_sigmoid(-zh))
+    zl = np.where(np.abs(x) < 1e3, np_two_product(np.full_like(x, QUICK), x)[1] + QUICK_LO * x, 0.0)
+    d = _np_tail(zh, s * (1.0 + zh * np_sigmoid(-zh)), (1.0 + zh) * (1.0 + zl))
     d = np.where(np.abs(x) > 1e20, np.where(x > 0, 1.0, -0.0), d)
     return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
 
 
 def _np_silu_d(x):
-    d = np_sigmoid(x) * (1.0 + x * np_sigmoid(-x))
+    d = _np_tail(x, np_sigmoid(x) * (1.0 + x * np_sigmoid(-x)))
     return np.where(x == np.inf, 1.0, _minf(x, -0.0, d))
 
 
@@ -285,7 +384,7 @@ SPECS = [
         derivative_formula="f'(x) = sigmoid(-x)",
         forward=log_sigmoid,
         derivative=log_sigmoid_d,
-        reference=R(lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))),
+        reference=R(_np_log_sigmoid),
         reference_derivative=R(lambda x: np_sigmoid(-x)),
         properties=Properties("(-inf, 0)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         aliases=("logsigmoid", "log_expit"),
@@ -300,8 +399,8 @@ SPECS = [
         forward=parametric_sigmoid,
         derivative=parametric_sigmoid_d,
         param_derivatives={"a": parametric_sigmoid_da, "b": parametric_sigmoid_db},
-        reference=R(lambda x, a, b: np_sigmoid(a * x + b)),
-        reference_derivative=R(lambda x, a, b: a * np_sigmoid_prime(a * x + b)),
+        reference=R(_np_psig),
+        reference_derivative=R(_np_psig_d),
         params=(Param("a", 1.0, "slope", learnable=True), Param("b", 0.0, "offset", learnable=True)),
         properties=Properties("(0, 1)", monotonic=True, smooth=True, zero_centered=False, saturating=True),
         max_ulp={"float32": 3, "float64": 4},
@@ -317,8 +416,8 @@ SPECS = [
         derivative_formula="f'(x) = 1 if beta*x > threshold else sigmoid(beta x)",
         forward=softplus_f,
         derivative=softplus_d,
-        reference=R(lambda x, b, t: np.where(b * x > t, x, np_softplus(b * x) / b)),
-        reference_derivative=R(lambda x, b, t: np.where(b * x > t, 1.0, np_sigmoid(b * x))),
+        reference=R(_np_softplus_beta),
+        reference_derivative=R(_np_softplus_beta_d),
         params=(
             Param("beta", 1.0, "sharpness (0 < beta < inf)", lower=0.0, upper=math.inf,
                   lower_open=True, upper_open=True),  # fmt: skip
@@ -460,7 +559,8 @@ SPECS = [
         forward=log1mexp,
         derivative=log1mexp_d,
         reference=R(_np_log1mexp),
-        reference_derivative=R(lambda x: np.where(x < 0, np.nan, 1.0 / np.expm1(x))),
+        reference_derivative=R(lambda x: np.where(
+            x < 0, np.nan, np.where(x <= 1, 1.0 / np.expm1(x), np.exp(-x) / (1.0 - np.exp(-x))))),
         properties=Properties(
             "(-inf, 0] on [0, inf)", monotonic=True, smooth=True, zero_centered=False, saturating=True
         ),

@@ -77,7 +77,7 @@ def _rrelu_check(lower, upper):
 
 
 def hard_sigmoid(x):
-    y = x / 6.0 + 0.5
+    y = (x + 3.0) / 6.0  # x + 3 is exact near -3 (Sterbenz); x / 6 + 0.5 cancels there
     y = 0.0 if x <= -3.0 else y
     return 1.0 if x >= 3.0 else y
 
@@ -94,7 +94,7 @@ def hard_swish(x):
 
 
 def hard_swish_d(x):
-    y = x / 3.0 + 0.5
+    y = (x + 1.5) / 3.0  # x + 1.5 exact near the zero at -1.5; x / 3 + 0.5 cancels there
     y = 0.0 if x <= -3.0 else y
     return 1.0 if x >= 3.0 else y
 
@@ -281,7 +281,7 @@ SPECS = [
         derivative_formula="f'(x) = 1/6 on (-3, 3), else 0",
         forward=hard_sigmoid,
         derivative=hard_sigmoid_d,
-        reference=R(lambda x: _where_nan(x, np.clip(x / 6.0 + 0.5, 0.0, 1.0))),
+        reference=R(lambda x: _where_nan(x, np.clip((x + 3.0) / 6.0, 0.0, 1.0))),
         reference_derivative=R(lambda x: _where_nan(x, np.where((x > -3) & (x < 3), 1.0 / 6.0, 0.0))),
         properties=Properties("[0, 1]", monotonic=True, smooth=False, zero_centered=False, saturating=True),
         max_ulp={"float32": 1, "float64": 1},
@@ -294,7 +294,7 @@ SPECS = [
         forward=hard_swish,
         derivative=hard_swish_d,
         reference=R(lambda x: np.where(x <= -3, -0.0, np.where(x >= 3, x, x * (x + 3.0) / 6.0))),
-        reference_derivative=R(lambda x: np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3.0 + 0.5))),
+        reference_derivative=R(lambda x: np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, (x + 1.5) / 3.0))),
         properties=Properties(
             "[-0.375, inf)", monotonic=False, smooth=False, zero_centered=False, saturating=False
         ),
