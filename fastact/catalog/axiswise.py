@@ -178,7 +178,13 @@ def np_standardize(x, axis=-1, eps=1e-5):
 
 
 def np_sparsemax(x, axis=-1):
+    """Sorted-cumsum sparsemax relative to the row maximum (x - max is exact on the support,
+    so the threshold carries ulp(1), not ulp(max), like the kernel)."""
     v = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    with np.errstate(all="ignore"):
+        mx = np.max(np.where(np.isnan(v), -np.inf, v), axis=-1, keepdims=True)
+        mx = np.where(np.isfinite(mx), mx, 0.0)
+    v0, v = v, v - mx
     z = -np.sort(-v, axis=-1)
     k = np.arange(1, v.shape[-1] + 1)
     with np.errstate(all="ignore"):
@@ -189,7 +195,7 @@ def np_sparsemax(x, axis=-1):
         tau = np.where((kz == 0) | np.isnan(v).any(axis=-1, keepdims=True), np.nan, tau)
         y = np.maximum(v - tau, 0)
         y = np.where(np.isnan(tau), np.nan, y)
-        top = v == np.inf
+        top = v0 == np.inf
         y = np.where(top.any(axis=-1, keepdims=True) & ~np.isnan(v).any(axis=-1, keepdims=True),
                      top / top.sum(axis=-1, keepdims=True), y)  # fmt: skip
     return np.moveaxis(y, -1, axis)
@@ -250,9 +256,12 @@ def np_gated_backward(x, g, axis=-1, name="silu", on_gate=False):
     g = np.asarray(g, dtype=np.float64)
     a, b = np.split(x, 2, axis=axis)
     f, df = _np_elementwise(name), _np_elementwise(name, "grad")
-    if on_gate:
-        return np.concatenate([g * f(b), g * a * df(b)], axis=axis)
-    return np.concatenate([g * b * df(a), g * f(a)], axis=axis)
+    with np.errstate(all="ignore"):  # the three-factor products in long double: no overflow
+        if on_gate:
+            db = (_ld(g) * _ld(a) * _ld(df(b))).astype(np.float64)
+            return np.concatenate([g * f(b), db], axis=axis)
+        da = (_ld(g) * _ld(b) * _ld(df(a))).astype(np.float64)
+        return np.concatenate([da, g * f(a)], axis=axis)
 
 
 # ---- the records --------------------------------------------------------------------------------
@@ -265,7 +274,14 @@ _LSE_F, _LSE_B = _logsumexp(False)
 _LME_F, _LME_B = _logsumexp(True)
 _SPECIALS = (
     "NaN anywhere in a row gives a NaN row; a row with +inf entries gets the limit (the +inf entries share "
-    "the mass equally); a row of -inf is NaN (as PyTorch and JAX)."
+    "the mass equally, so a row of +inf is uniform, where PyTorch gives NaN); a row of -inf is NaN (as "
+    "PyTorch and JAX: e^(x - max) is e^(-inf + inf) = NaN, no limit exists)."
+)
+#: softmin(x) = softmax(-x): the mirror image (a row of -inf is uniform, a row of +inf NaN).
+_SOFTMIN_SPECIALS = (
+    "NaN anywhere in a row gives a NaN row; a row with -inf entries gets the limit (the -inf entries share "
+    "the mass equally, so a row of -inf is uniform, where PyTorch gives NaN); a row of +inf is NaN (as "
+    "PyTorch and JAX)."
 )
 
 
@@ -297,14 +313,17 @@ SPECS = [
         properties=Properties(
             "(-inf, 0]", monotonic=True, smooth=True, zero_centered=False, saturating=False
         ),
-        notes=_SPECIALS.replace("share the mass equally", "get -log(count), the others -inf"),
+        notes=_SPECIALS.replace(
+            "share the mass equally, so a row of +inf is uniform, where PyTorch gives NaN",
+            "get -log(count), the others -inf",
+        ),
     ),
     AxisSpec(
         name="softmin", summary="softmax(-x): weights the smallest entries most.",
         formula="y_i = e^(-x_i + min x) / sum_j e^(-x_j + min x)", forward=_SOFTMIN_F, backward=_SOFTMIN_B,
         reference=functools.partial(np_softmax, sign=-1.0),
         reference_backward=functools.partial(np_softmax_backward, sign=-1.0), properties=_PROB,
-        max_ulp={"float32": 3, "float64": 8}, notes=_SPECIALS.replace("+inf", "-inf", 1),
+        max_ulp={"float32": 3, "float64": 8}, notes=_SOFTMIN_SPECIALS,
     ),
     AxisSpec(
         name="logsumexp", summary="log(sum(e^x)) along an axis without overflow; keepdims=True keeps it.",
