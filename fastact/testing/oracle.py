@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .accuracy import _MANT, _TINY, ulp_errors
+
 PREC = 256
 
 _MP = None
@@ -165,7 +167,8 @@ _CACHE: dict[str, tuple[Callable, Callable | None]] = {}
 def has_oracle(name: str, op: str = "forward") -> bool:
     """Whether ``name`` has an mpmath oracle for ``op`` ("forward" or "grad")."""
     if not _CACHE:
-        _CACHE.update(_table())
+        with _mp().workprec(PREC):  # the decimal constants (1.702, 0.044715, SELU's) at 256 bits
+            _CACHE.update(_table())
     pair = _CACHE.get(name)
     return pair is not None and (pair[0] if op == "forward" else pair[1]) is not None
 
@@ -177,7 +180,10 @@ def exact(name: str, op: str, dtype, x: float, params=()):
     mp = _mp()
     fn = _CACHE[name][0 if op == "forward" else 1]
     with mp.workprec(PREC):
-        return fn(np.dtype(dtype), mp.mpf(float(x)), *[float(p) for p in params])
+        try:
+            return fn(np.dtype(dtype), mp.mpf(float(x)), *[float(p) for p in params])
+        except ZeroDivisionError:  # a pole (log1mexp'(0), logit'(0)): the float reference's inf judges
+            return mp.inf
 
 
 def ulp_errors_exact(name: str, op: str, dtype, x, got, fallback_ref, params=()) -> np.ndarray:
@@ -185,8 +191,6 @@ def ulp_errors_exact(name: str, op: str, dtype, x, got, fallback_ref, params=())
     value is never rounded first); a zero of the wrong sign (the exact value's) counts inf.
     Non-finite inputs, and exact values beyond the dtype's range, are judged against
     ``fallback_ref`` (the float64 reference) by :func:`fastact.testing.accuracy.ulp_errors`."""
-    from .accuracy import _MANT, _TINY, ulp_errors
-
     mp = _mp()
     dt = np.dtype(dtype)
     x = np.asarray(x)

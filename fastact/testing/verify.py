@@ -139,7 +139,7 @@ def _judge(name: str, op: str, dt, x, got, ref, params, bound: float, seed: int)
     if not oracle.has_oracle(name, op):
         return errors, 0
     rng = np.random.default_rng([seed, x.size, len(params)])
-    suspicious = np.flatnonzero(errors > bound / 4)
+    suspicious = np.flatnonzero(errors > min(bound / 4, 1.0))
     if suspicious.size > MP_SUSPICIOUS:
         suspicious = suspicious[np.argsort(errors[suspicious])[-MP_SUSPICIOUS:]]
     pick = np.unique(np.concatenate([suspicious, rng.integers(0, x.size, min(MP_SUBSET, x.size))]))
